@@ -1,0 +1,343 @@
+"""The filter spec of every ``POST …/list`` (http-api.md §2): parse, check against an allow-list, apply.
+
+A spec is ``{"expressions": [...], "order_by": [...], "include_inactive": bool}``; every key is
+optional. Parsing collects every problem with its path (``expressions[1].sub_expressions[0].field``)
+and raises one ``MalformedRequest`` (400). Fields are an allow-list per resource (``FilterFields``),
+resolved against the model so a dotted wire name (``domain.name``) maps to an ORM path
+(``domain__name``) whose model field checks the value's type before any SQL runs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import models
+from django.db.models import Q, QuerySet
+
+from config.errors import MalformedRequest, Problem, join_path
+
+COMPARE_LOOKUPS = {"<": "lt", ">": "gt", "<=": "lte", ">=": "gte"}
+FIELD_EXPRESSION_TYPES = frozenset({"exact", "contains", "isnull", "is_null", "compare"})
+LOGICAL_EXPRESSION_TYPES = frozenset({"and", "or"})
+EXPRESSION_KEYS = {
+    "exact": {"type", "field", "value", "case_insensitive", "invert"},
+    "contains": {"type", "field", "sub_string", "case_insensitive", "invert"},
+    "isnull": {"type", "field", "invert"},
+    "is_null": {"type", "field", "invert"},
+    "compare": {"type", "field", "operator", "value", "invert"},
+    "and": {"type", "sub_expressions", "invert"},
+    "or": {"type", "sub_expressions", "invert"},
+}
+SPEC_KEYS = {"expressions", "order_by", "include_inactive"}
+ORDER_KEYS = {"field", "ascending", "nulls_first"}
+
+
+@dataclass(frozen=True)
+class FilterField:
+    """One allowed field: its wire name, ORM path, the model field at its end, and whether the path
+    crosses a to-many relation (then filtered lists need ``distinct()``)."""
+
+    name: str
+    orm_path: str
+    model_field: models.Field
+    crosses_many: bool
+
+
+class FilterFields:
+    """The allow-list of one resource: wire names (dotted for relations) resolved lazily on ``model``.
+
+    ``aliases`` maps a wire name to an ORM path when they differ (e.g. ``{"licence.name": "licence__name"}``
+    is derived automatically; ``{"type": "contract"}`` is an alias).
+    """
+
+    def __init__(self, model: type[models.Model], names: Iterable[str], aliases: Mapping[str, str] | None = None):
+        self.model = model
+        self.names = tuple(names)
+        self.aliases = dict(aliases or {})
+        self._resolved: dict[str, FilterField] | None = None
+
+    @property
+    def fields(self) -> dict[str, FilterField]:
+        if self._resolved is None:
+            self._resolved = {name: self._resolve(name) for name in (*self.names, *self.aliases)}
+        return self._resolved
+
+    def _resolve(self, name: str) -> FilterField:
+        orm_path = self.aliases.get(name, name.replace(".", "__"))
+        model: type[models.Model] = self.model
+        crosses_many = False
+        parts = orm_path.split("__")
+        field: models.Field | None = None
+        for index, part in enumerate(parts):
+            try:
+                field = model._meta.pk if part == "pk" else model._meta.get_field(part)
+            except FieldDoesNotExist as exc:
+                raise LookupError(f"filter field {name!r}: {model.__name__} has no field {part!r}") from exc
+            if field.is_relation:
+                crosses_many = crosses_many or field.many_to_many or field.one_to_many
+                if index < len(parts) - 1:
+                    model = field.related_model
+                else:
+                    # A bare relation filters and orders by the related row's primary key.
+                    field = field.target_field if hasattr(field, "target_field") else field.related_model._meta.pk
+        assert field is not None
+        return FilterField(name=name, orm_path=orm_path, model_field=field, crosses_many=crosses_many)
+
+    def get(self, name: str) -> FilterField | None:
+        return self.fields.get(name)
+
+
+@dataclass(frozen=True)
+class FilterSpec:
+    """A parsed, checked filter spec, ready to narrow and order a queryset."""
+
+    filters: tuple[Q, ...]
+    ordering: tuple[Any, ...]
+    include_inactive: bool
+    needs_distinct: bool
+
+    def apply(self, queryset: QuerySet) -> QuerySet:
+        for q in self.filters:
+            queryset = queryset.filter(q)
+        if self.needs_distinct:
+            queryset = queryset.distinct()
+        return queryset.order_by(*self.ordering, "pk")
+
+
+class _SpecParser:
+    """Walks a raw spec once, collecting problems instead of stopping at the first."""
+
+    def __init__(self, fields: FilterFields):
+        self.fields = fields
+        self.problems: list[Problem] = []
+        self.crosses_many = False
+
+    def problem(self, path: str, code: str, message: str) -> None:
+        self.problems.append(Problem(path=path, code=code, message=message))
+
+    def parse(self, raw: Any) -> FilterSpec:
+        if raw is None or raw == "":
+            raw = {}
+        if not isinstance(raw, dict):
+            self.problem("", "wrong_type", "the filter spec must be a JSON object")
+            raise self.error()
+        for key in sorted(set(raw) - SPEC_KEYS):
+            self.problem(key, "unknown_key", f"unknown key {key!r}; allowed: {', '.join(sorted(SPEC_KEYS))}")
+        filters = self.expressions(raw.get("expressions", []), "expressions")
+        ordering = self.order_by(raw.get("order_by", []), "order_by")
+        include_inactive = raw.get("include_inactive", False)
+        if not isinstance(include_inactive, bool):
+            self.problem("include_inactive", "wrong_type", "must be a boolean")
+        if self.problems:
+            raise self.error()
+        return FilterSpec(
+            filters=tuple(filters),
+            ordering=tuple(ordering),
+            include_inactive=include_inactive,
+            needs_distinct=self.crosses_many,
+        )
+
+    def error(self) -> MalformedRequest:
+        return MalformedRequest("The filter spec is invalid.", problems=self.problems, code="invalid_filter_spec")
+
+    # --- expressions ------------------------------------------------------------------------------
+
+    def expressions(self, raw: Any, path: str) -> list[Q]:
+        if not isinstance(raw, list):
+            self.problem(path, "wrong_type", "must be a list of expressions")
+            return []
+        parsed = [self.expression(item, join_path(path, i), allowed=None) for i, item in enumerate(raw)]
+        return [q for q in parsed if q is not None]
+
+    def expression(self, raw: Any, path: str, *, allowed: frozenset[str] | None) -> Q | None:
+        if not isinstance(raw, dict):
+            self.problem(path, "wrong_type", "an expression must be a JSON object")
+            return None
+        kind = raw.get("type")
+        if not isinstance(kind, str) or kind not in EXPRESSION_KEYS:
+            self.problem(
+                join_path(path, "type"),
+                "unknown_expression",
+                f"unknown expression type {kind!r}; expected one of {', '.join(sorted(EXPRESSION_KEYS))}",
+            )
+            return None
+        if allowed is not None and kind not in allowed:
+            self.problem(join_path(path, "type"), "not_allowed_here", f"a {kind!r} expression is not allowed here")
+            return None
+        for key in sorted(set(raw) - EXPRESSION_KEYS[kind]):
+            self.problem(join_path(path, key), "unknown_key", f"unknown key {key!r} for a {kind!r} expression")
+        invert = raw.get("invert", False)
+        if not isinstance(invert, bool):
+            self.problem(join_path(path, "invert"), "wrong_type", "must be a boolean")
+        q = self.logical(kind, raw, path) if kind in LOGICAL_EXPRESSION_TYPES else self.field_expression(kind, raw, path)
+        if q is None:
+            return None
+        return ~q if invert is True else q
+
+    def logical(self, kind: str, raw: dict, path: str) -> Q | None:
+        subs_path = join_path(path, "sub_expressions")
+        subs = raw.get("sub_expressions")
+        if not isinstance(subs, list):
+            self.problem(subs_path, "required" if subs is None else "wrong_type", "must be a list of expressions")
+            return None
+        if len(subs) < 2:
+            self.problem(subs_path, "too_few", f"an {kind!r} expression needs at least 2 sub-expressions")
+        # `and` holds field expressions; `or` holds field expressions or `and`s (UFDL's nesting rules).
+        allowed = FIELD_EXPRESSION_TYPES if kind == "and" else FIELD_EXPRESSION_TYPES | {"and"}
+        parsed = [self.expression(item, join_path(subs_path, i), allowed=allowed) for i, item in enumerate(subs)]
+        if any(q is None for q in parsed) or not parsed:
+            return None
+        combined = parsed[0]
+        for q in parsed[1:]:
+            combined = (combined & q) if kind == "and" else (combined | q)
+        return combined
+
+    def field_expression(self, kind: str, raw: dict, path: str) -> Q | None:
+        field = self.field(raw.get("field"), join_path(path, "field"))
+        case_insensitive = raw.get("case_insensitive", False)
+        if not isinstance(case_insensitive, bool):
+            self.problem(join_path(path, "case_insensitive"), "wrong_type", "must be a boolean")
+            case_insensitive = False
+        if kind == "exact":
+            value = self.value(raw, path, field, allow_bool=True)
+            if field is None or value is _MISSING:
+                return None
+            lookup = "iexact" if case_insensitive else "exact"
+            return Q(**{f"{field.orm_path}__{lookup}": value})
+        if kind == "contains":
+            sub_path = join_path(path, "sub_string")
+            sub_string = raw.get("sub_string")
+            if not isinstance(sub_string, str) or not sub_string:
+                self.problem(sub_path, "required" if sub_string is None else "wrong_type",
+                             "must be a string of at least 1 character")
+                return None
+            if field is None:
+                return None
+            lookup = "icontains" if case_insensitive else "contains"
+            return Q(**{f"{field.orm_path}__{lookup}": sub_string})
+        if kind in ("isnull", "is_null"):
+            return None if field is None else Q(**{f"{field.orm_path}__isnull": True})
+        # compare
+        operator = raw.get("operator")
+        if operator not in COMPARE_LOOKUPS:
+            self.problem(join_path(path, "operator"), "required" if operator is None else "invalid_choice",
+                         f"must be one of {', '.join(COMPARE_LOOKUPS)}")
+        value = self.value(raw, path, field, allow_bool=False)
+        if field is None or value is _MISSING or operator not in COMPARE_LOOKUPS:
+            return None
+        return Q(**{f"{field.orm_path}__{COMPARE_LOOKUPS[operator]}": value})
+
+    def field(self, name: Any, path: str) -> FilterField | None:
+        if not isinstance(name, str):
+            self.problem(path, "required" if name is None else "wrong_type", "must be a field name (string)")
+            return None
+        field = self.fields.get(name)
+        if field is None:
+            self.problem(path, "unknown_field",
+                         f"{name!r} is not a filterable field; allowed: {', '.join(sorted(self.fields.fields))}")
+            return None
+        self.crosses_many = self.crosses_many or field.crosses_many
+        return field
+
+    def value(self, raw: dict, path: str, field: FilterField | None, *, allow_bool: bool) -> Any:
+        value_path = join_path(path, "value")
+        if "value" not in raw:
+            self.problem(value_path, "required", "a value is required")
+            return _MISSING
+        value = raw["value"]
+        scalar_types = (str, int, float, bool) if allow_bool else (str, int, float)
+        if not isinstance(value, scalar_types) or (not allow_bool and isinstance(value, bool)):
+            kinds = "a string, number or boolean" if allow_bool else "a string or number"
+            self.problem(value_path, "wrong_type", f"must be {kinds}")
+            return _MISSING
+        if field is None:
+            return _MISSING
+        return self.coerce(value, field, value_path)
+
+    def coerce(self, value: Any, field: FilterField, path: str) -> Any:
+        """Check the value against the model field so a mismatch is a 400, not a database error."""
+        model_field = field.model_field
+        if isinstance(value, float) and isinstance(model_field, models.IntegerField | models.AutoField):
+            if not value.is_integer():
+                self.problem(path, "wrong_type", f"{field.name!r} holds integers; {value!r} is not one")
+                return _MISSING
+            value = int(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            self.problem(path, "invalid_value", "must be a finite number")
+            return _MISSING
+        if isinstance(model_field, models.BooleanField) and not isinstance(value, bool):
+            self.problem(path, "wrong_type", f"{field.name!r} holds booleans")
+            return _MISSING
+        if isinstance(value, bool) and not isinstance(model_field, models.BooleanField):
+            self.problem(path, "wrong_type", f"{field.name!r} does not hold booleans")
+            return _MISSING
+        try:
+            return model_field.to_python(value)
+        except (ValidationError, TypeError, ValueError, OverflowError):
+            self.problem(path, "invalid_value", f"{value!r} is not a valid value for {field.name!r}")
+            return _MISSING
+
+    # --- ordering ---------------------------------------------------------------------------------
+
+    def order_by(self, raw: Any, path: str) -> list[Any]:
+        if not isinstance(raw, list):
+            self.problem(path, "wrong_type", "must be a list of {field, ascending, nulls_first}")
+            return []
+        ordering = []
+        for index, item in enumerate(raw):
+            item_path = join_path(path, index)
+            if not isinstance(item, dict):
+                self.problem(item_path, "wrong_type", "must be an object {field, ascending?, nulls_first?}")
+                continue
+            for key in sorted(set(item) - ORDER_KEYS):
+                self.problem(join_path(item_path, key), "unknown_key", f"unknown key {key!r}")
+            field = self.field(item.get("field"), join_path(item_path, "field"))
+            ascending = item.get("ascending", True)
+            if not isinstance(ascending, bool):
+                self.problem(join_path(item_path, "ascending"), "wrong_type", "must be a boolean")
+            nulls_first = item.get("nulls_first")
+            if nulls_first is not None and not isinstance(nulls_first, bool):
+                self.problem(join_path(item_path, "nulls_first"), "wrong_type", "must be a boolean")
+                nulls_first = None
+            if field is None or not isinstance(ascending, bool):
+                continue
+            expression = models.F(field.orm_path)
+            nulls = {"nulls_first": True} if nulls_first is True else {"nulls_last": True} if nulls_first is False else {}
+            ordering.append(expression.asc(**nulls) if ascending else expression.desc(**nulls))
+        return ordering
+
+
+_MISSING = object()
+
+
+def parse_filter_spec(raw: Any, fields: FilterFields) -> FilterSpec:
+    """Parse and check ``raw`` (the request body) against ``fields``; raises ``MalformedRequest``."""
+    return _SpecParser(fields).parse(raw)
+
+
+def parse_query_filters(params: Mapping[str, str], mapping: Mapping[str, str], fields: FilterFields) -> FilterSpec:
+    """The simple ``?name=&domain=`` filters of GET lists: each parameter an exact match on a field of
+    the allow-list (``mapping``: parameter → field name). Bad values are a 400 naming ``query.<param>``."""
+    parser = _SpecParser(fields)
+    filters: list[Q] = []
+    for param, field_name in mapping.items():
+        raw = params.get(param)
+        if raw is None or raw == "":
+            continue
+        field = fields.get(field_name)
+        if field is None:  # a wiring mistake in the viewset, not the client's
+            raise LookupError(f"query filter {param!r} names {field_name!r}, which is not in the allow-list")
+        value: Any = raw
+        if isinstance(field.model_field, models.BooleanField):
+            value = {"true": True, "1": True, "false": False, "0": False}.get(raw.lower(), raw)
+        value = parser.coerce(value, field, f"query.{param}")
+        if value is not _MISSING:
+            filters.append(Q(**{field.orm_path: value}))
+            parser.crosses_many = parser.crosses_many or field.crosses_many
+    if parser.problems:
+        raise MalformedRequest("A query parameter is invalid.", problems=parser.problems, code="invalid_query")
+    return FilterSpec(filters=tuple(filters), ordering=(), include_inactive=False, needs_distinct=parser.crosses_many)

@@ -1,0 +1,61 @@
+"""``/healthz``: database and broker reachability, for load balancers and humans."""
+
+from __future__ import annotations
+
+import time
+
+from django.db import connection
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.celery import app as celery_app
+
+
+def database_status() -> dict:
+    started = time.perf_counter()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # any driver error means "down"; the message says why
+        return {"ok": False, "error": str(exc)[:200]}
+    return {"ok": True, "vendor": connection.vendor, "ms": round((time.perf_counter() - started) * 1000, 2)}
+
+
+def broker_status() -> dict:
+    started = time.perf_counter()
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            transport = conn.transport_cls if isinstance(conn.transport_cls, str) else conn.transport.driver_name
+    except Exception as exc:  # unreachable broker, bad URL: report, don't raise
+        return {"ok": False, "error": str(exc)[:200]}
+    return {"ok": True, "transport": str(transport), "ms": round((time.perf_counter() - started) * 1000, 2)}
+
+
+class HealthView(APIView):
+    """Health of the database and the broker: 200 when both answer, 503 otherwise."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(responses={200: dict, 503: dict})
+    def get(self, request):
+        checks = {"database": database_status(), "broker": broker_status()}
+        healthy = all(check["ok"] for check in checks.values())
+        return Response({"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503)
+
+
+class RootView(APIView):
+    """Where to start: links to the API documentation, schema and admin."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    def get(self, request):
+        return Response(
+            {"service": "job-template service", "api": "/v1/", "docs": "/v1/docs", "schema": "/v1/schema",
+             "admin": "/admin/", "health": "/healthz"}
+        )

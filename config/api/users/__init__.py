@@ -1,0 +1,1 @@
+"""``/v1/users``: accounts (Django's auth users), never serialising password hashes."""

@@ -1,0 +1,44 @@
+"""User representation (compat fields); the password is write-only and stored hashed."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from rest_framework import serializers
+
+User = get_user_model()
+
+
+class UserSerializer(serializers.ModelSerializer):
+    password = serializers.CharField(write_only=True, required=False, style={"input_type": "password"})
+
+    class Meta:
+        model = User
+        fields = [
+            "pk", "username", "password", "first_name", "last_name", "email",
+            "is_active", "is_staff", "is_superuser", "date_joined", "last_login",
+        ]
+        read_only_fields = ["pk", "date_joined", "last_login"]
+
+    def validate_password(self, value: str) -> str:
+        validate_password(value, user=self.instance)
+        return value
+
+    def validate(self, attrs):
+        if self.instance is None and not attrs.get("password"):
+            raise serializers.ValidationError({"password": ["A password is required to create a user."]})
+        return attrs
+
+    def create(self, validated_data):
+        password = validated_data.pop("password")
+        user = User(**validated_data)
+        user.set_password(password)
+        user.save()
+        return user
+
+    def update(self, instance, validated_data):
+        password = validated_data.pop("password", None)
+        for key, value in validated_data.items():
+            setattr(instance, key, value)
+        if password:
+            instance.set_password(password)
+        instance.save()
+        return instance

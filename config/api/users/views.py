@@ -1,0 +1,53 @@
+"""``/v1/users``: admins manage accounts; everyone may read their own (by pk or by username)."""
+
+from django.contrib.auth import get_user_model
+from django.shortcuts import get_object_or_404
+from rest_framework import mixins, status
+from rest_framework.response import Response
+
+from config.api.filterspec import FilterFields
+from config.api.users.serializers import UserSerializer
+from config.api.viewsets import ResourceViewSet
+
+User = get_user_model()
+
+
+class UserViewSet(
+    mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, ResourceViewSet
+):
+    """User accounts. List, create, update and deactivate are for admins; retrieve is for the user
+    themself and admins. ``/v1/users/{username}`` works as well as ``/v1/users/{pk}``."""
+
+    serializer_class = UserSerializer
+    admin_actions = frozenset({"list", "filter_list", "create", "update", "partial_update", "destroy"})
+    lookup_value_regex = "[^/]+"
+    filter_fields = FilterFields(
+        User,
+        ["pk", "username", "first_name", "last_name", "email", "is_active", "is_staff", "is_superuser",
+         "date_joined", "last_login", "groups.name"],
+    )
+    query_filters = {"username": "username", "is_active": "is_active", "is_staff": "is_staff"}
+
+    def get_queryset(self):
+        users = User.objects.all().order_by("pk")
+        if not self.request.user.is_staff:
+            users = users.filter(pk=self.request.user.pk)
+        return users
+
+    def get_object(self):
+        lookup = self.kwargs[self.lookup_field]
+        queryset = self.get_queryset()
+        # Digits name a primary key, anything else a username (the UFDL client uses both).
+        user = get_object_or_404(queryset, pk=int(lookup)) if lookup.isdigit() else get_object_or_404(
+            queryset, username=lookup
+        )
+        self.check_object_permissions(self.request, user)
+        return user
+
+    def destroy(self, request, *args, **kwargs):
+        """Deactivate the account (users are never deleted: their jobs and datasets keep a creator)."""
+        user = self.get_object()
+        if user.is_active:
+            user.is_active = False
+            user.save(update_fields=["is_active"])
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,1 @@
+"""Types, contracts and the catalogue their server-resident types point at."""

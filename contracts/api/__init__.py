@@ -1,0 +1,1 @@
+"""HTTP API of the catalogue, datasets, job types and job contracts."""

@@ -1,0 +1,28 @@
+"""Models of the catalogue (domains, licences, frameworks, hardware, CUDA, docker images, pretrained
+models), datasets and the type/contract listings."""
+
+from contracts.models.catalogue import (
+    CUDAVersion,
+    DockerImage,
+    Domain,
+    Framework,
+    Hardware,
+    Licence,
+    PretrainedModel,
+)
+from contracts.models.datasets import Dataset, DatasetFile
+from contracts.models.registry import JobContract, JobType
+
+__all__ = [
+    "CUDAVersion",
+    "Dataset",
+    "DatasetFile",
+    "DockerImage",
+    "Domain",
+    "Framework",
+    "Hardware",
+    "JobContract",
+    "JobType",
+    "Licence",
+    "PretrainedModel",
+]

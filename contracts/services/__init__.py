@@ -1,0 +1,1 @@
+"""Business actions of the contracts app (catalogue seeding, registry sync, datasets)."""

@@ -1,0 +1,1 @@
+"""Job templates (workable and meta), jobs and job outputs."""

@@ -1,0 +1,1 @@
+"""HTTP API of job templates, jobs and job outputs."""

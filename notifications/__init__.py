@@ -1,0 +1,1 @@
+"""Notifications fired on job lifecycle transitions: kinds, defaults and overrides, delivery."""
