@@ -183,6 +183,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["config.api.schema.strip_trailing_slashes"],
 }
 
 # --- Celery ---------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from django.db import connection
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -41,7 +42,7 @@ class HealthView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(responses={200: dict, 503: dict})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT})
     def get(self, request):
         checks = {"database": database_status(), "broker": broker_status()}
         healthy = all(check["ok"] for check in checks.values())
@@ -53,6 +54,7 @@ class RootView(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    schema = None  # not part of the API
 
     def get(self, request):
         return Response(

@@ -18,14 +18,14 @@ class UserSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["pk", "date_joined", "last_login"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Creating a user needs a password; updating one may leave it unchanged.
+        self.fields["password"].required = self.instance is None
+
     def validate_password(self, value: str) -> str:
         validate_password(value, user=self.instance)
         return value
-
-    def validate(self, attrs):
-        if self.instance is None and not attrs.get("password"):
-            raise serializers.ValidationError({"password": ["A password is required to create a user."]})
-        return attrs
 
     def create(self, validated_data):
         password = validated_data.pop("password")
