@@ -1,0 +1,39 @@
+"""Questions about what kind of type a type is: abstract, JSON, binary, server-resident, reference."""
+
+from __future__ import annotations
+
+from contracts.types.registry import TYPE_CLASSES
+from contracts.types.subtyping import is_subtype
+from contracts.types.values import LiteralType, Type
+
+
+def is_abstract(type_: Type) -> bool:
+    """Whether values of the type cannot be listed or used directly.
+
+    True for the abstract classes (``UFDLType``, ``UFDLJSONType``, ``FiniteJSONType``,
+    ``ServerResidentType``, ``NamedServerType``, ``ValueType``) and, as in UFDL, for any type with an
+    abstract argument (``PK<ServerResidentType>``, the bare ``Array`` = ``Array<UFDLJSONType, int>``).
+    """
+    if type(type_) is LiteralType:
+        return False
+    return type_.type_class.abstract or any(is_abstract(argument) for argument in type_.args)
+
+
+def is_json_type(type_: Type) -> bool:
+    """Whether values of the type are JSON (``type_ <: UFDLJSONType``)."""
+    return is_subtype(type_, TYPE_CLASSES["UFDLJSONType"].bare_type)
+
+
+def is_binary_type(type_: Type) -> bool:
+    """Whether values of the type are bytes (``Model``, ``BLOB``, ``Compressed``)."""
+    return type(type_) is not LiteralType and type_.type_class.binary
+
+
+def is_server_resident(type_: Type) -> bool:
+    """Whether values of the type are rows on the server (``type_ <: ServerResidentType``)."""
+    return is_subtype(type_, TYPE_CLASSES["ServerResidentType"].bare_type)
+
+
+def is_reference_type(type_: Type) -> bool:
+    """Whether a value of the type points at a server row (``PK``, ``Name``, ``JobOutput``)."""
+    return type(type_) is not LiteralType and type_.type_class.reference

@@ -1,0 +1,39 @@
+"""Exceptions of the type language: a type-string (or contract string) that does not parse."""
+
+from __future__ import annotations
+
+
+class ParseError(ValueError):
+    """Base of the parse errors: ``Error parsing <subject> "<text>": <cause>``.
+
+    ``text`` is the input exactly as given, ``cause`` says what is wrong with it (without the
+    "Error parsing ..." prefix), ``position`` is the offset in ``text`` the cause refers to when
+    there is one, and ``reason`` is a stable machine-readable code (one of ``REASONS``).
+    """
+
+    code = "parse_error"
+    subject = "string"
+
+    REASONS = frozenset({"syntax", "unknown_name", "unknown_contract", "arity", "bound", "literal_argument"})
+
+    def __init__(self, text: str, cause: str, *, reason: str = "syntax", position: int | None = None) -> None:
+        self.text = text
+        self.cause = cause
+        self.reason = reason
+        self.position = position
+        super().__init__(f'Error parsing {self.subject} "{text}": {cause}')
+
+    def __reduce__(self):
+        return (_rebuild_error, (type(self), self.text, self.cause, self.reason, self.position))
+
+
+def _rebuild_error(cls, text, cause, reason, position):
+    # Keyword-only arguments defeat BaseException's default pickling; this rebuilds it.
+    return cls(text, cause, reason=reason, position=position)
+
+
+class TypeParseError(ParseError):
+    """A type-string is malformed, names an unknown type, or breaks an arity, bound or literal rule."""
+
+    code = "type_parse_error"
+    subject = "type-string"

@@ -1,0 +1,189 @@
+"""JSON schemas of type values, shaped as UFDL puts them on the wire.
+
+The top-level schema of an array, map, ``ValueType`` or any-JSON type carries ``"definitions"``
+(where the recursive ``is-json`` definition lives); nested schemas refer to it. Binary types have no
+schema (None). The rows behind server-resident types are not known here: pass a ``resolver`` to
+fill in ``{"enum": [...]}`` (pks for ``PK``/``JobOutput``, names for ``Name``, row objects for row
+types); without one the structural schema is returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+from contracts.types.values import LiteralType, NamedType, Type
+
+Schema = dict[str, Any]
+
+IS_JSON = "is-json"
+_IS_JSON_REF = f"#/definitions/{IS_JSON}"
+
+
+@runtime_checkable
+class SchemaResolver(Protocol):
+    """Supplies the values a server-resident or reference type can take, when the server knows them."""
+
+    def enum(self, type_: NamedType) -> list[Any] | None:
+        """The allowed JSON values of ``type_`` (e.g. visible pks for a ``PK``), or None if unknown."""
+
+
+Resolver = SchemaResolver | Callable[[NamedType], list[Any] | None]
+
+
+class SchemaContext:
+    """State of one ``json_schema`` call: the shared definitions, the resolver, how deep we are."""
+
+    __slots__ = ("definitions", "resolver", "depth")
+
+    def __init__(self, resolver: Resolver | None) -> None:
+        self.definitions: Schema = {}
+        self.resolver = resolver
+        self.depth = 0
+
+    @property
+    def at_top(self) -> bool:
+        return self.depth == 0
+
+    def nested(self, type_: Type) -> Schema | None:
+        """The schema of a type inside the one being built (no ``definitions`` of its own)."""
+        self.depth += 1
+        try:
+            return _schema_of(type_, self)
+        finally:
+            self.depth -= 1
+
+    def resolved_enum(self, type_: NamedType) -> list[Any] | None:
+        resolver = self.resolver
+        if resolver is None:
+            return None
+        if isinstance(resolver, SchemaResolver):
+            return resolver.enum(type_)
+        return resolver(type_)
+
+    def any_json_reference(self) -> Schema:
+        self.definitions[IS_JSON] = _is_json_definition()
+        return {"$ref": _IS_JSON_REF}
+
+
+def json_schema(type_: Type, *, resolver: Resolver | None = None) -> Schema | None:
+    """The JSON schema of the values of ``type_``; None for types whose values are not JSON."""
+    return _schema_of(type_, SchemaContext(resolver))
+
+
+def _schema_of(type_: Type, context: SchemaContext) -> Schema | None:
+    if type(type_) is LiteralType:
+        return {"const": type_.value}
+    build = type_.type_class.schema
+    return None if build is None else build(type_, context)
+
+
+def _is_json_definition() -> Schema:
+    return {
+        "anyOf": [
+            {"type": "null"},
+            {"type": "boolean"},
+            {"type": "number"},
+            {"type": "string"},
+            {"type": "object", "additionalProperties": {"$ref": _IS_JSON_REF}},
+            {"type": "array", "items": {"$ref": _IS_JSON_REF}},
+        ]
+    }
+
+
+# Builders, referenced from the catalogue's declarations ------------------------------------------
+
+
+def json_type_schema(json_type: str) -> Callable[[NamedType, SchemaContext], Schema]:
+    """Builder for a plain JSON type: ``{"type": json_type}``."""
+
+    def build(type_: NamedType, context: SchemaContext) -> Schema:
+        return {"type": json_type}
+
+    return build
+
+
+def any_json_schema(type_: NamedType, context: SchemaContext) -> Schema:
+    """Any JSON value, through the recursive ``is-json`` definition."""
+    reference = context.any_json_reference()
+    if context.at_top:
+        return {"definitions": context.definitions, **reference}
+    return reference
+
+
+def value_type_schema(type_: NamedType, context: SchemaContext) -> Schema:
+    """A string, number or boolean."""
+    schema: Schema = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]}
+    if context.at_top:
+        schema["definitions"] = context.definitions
+    return schema
+
+
+def array_schema(type_: NamedType, context: SchemaContext) -> Schema:
+    """An array of the element type; a literal size fixes the length."""
+    at_top = context.at_top
+    element, size = type_.args
+    schema: Schema = {"type": "array", "items": context.nested(element)}
+    if at_top:
+        schema["definitions"] = context.definitions
+    if type(size) is LiteralType:
+        if size.value > 0:
+            schema["minItems"] = size.value
+        schema["maxItems"] = size.value
+    return schema
+
+
+def map_schema(type_: NamedType, context: SchemaContext) -> Schema:
+    """An object whose every value is of the value type."""
+    at_top = context.at_top
+    values = context.nested(type_.args[0])
+    schema: Schema = {"type": "object", "properties": {}}
+    if at_top:
+        schema["definitions"] = context.definitions
+    schema["additionalProperties"] = values
+    return schema
+
+
+def reference_schema(json_type: str) -> Callable[[NamedType, SchemaContext], Schema]:
+    """Builder for a value that points at a server row: the resolver's enum, else the bare JSON type."""
+
+    def build(type_: NamedType, context: SchemaContext) -> Schema:
+        values = context.resolved_enum(type_)
+        if values is not None:
+            return {"enum": values}
+        if json_type == "integer":
+            return {"type": "integer", "minimum": 1}
+        return {"type": json_type}
+
+    return build
+
+
+def row_schema(type_: NamedType, context: SchemaContext) -> Schema:
+    """A server row: the resolver's enum, else an object whose constrained fields match the arguments."""
+    values = context.resolved_enum(type_)
+    if values is not None:
+        return {"enum": values}
+    return structural_row_schema(type_)
+
+
+def structural_row_schema(type_: NamedType) -> Schema:
+    """A row as an object: ``pk`` plus one property per argument-constrained field (const when literal)."""
+    properties: Schema = {"pk": {"type": "integer", "minimum": 1}}
+    required = []
+    for parameter, argument in zip(type_.type_class.parameters, type_.args, strict=True):
+        if parameter.row_field is None:
+            continue
+        properties[parameter.row_field] = _row_field_schema(argument)
+        required.append(parameter.row_field)
+    schema: Schema = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _row_field_schema(argument: Type) -> Schema:
+    if type(argument) is LiteralType:
+        return {"const": argument.value}
+    if argument.type_class.schema is row_schema:
+        return structural_row_schema(argument)
+    return json_schema(argument) or {}
