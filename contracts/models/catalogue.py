@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.validators import RegexValidator
 from django.db import models
 
 LICENCE_DOMAINS = ("data", "content", "software")
@@ -14,8 +15,13 @@ LICENCE_CONDITIONS = ("include-copyright", "document-changes", "disclose-source"
 class Domain(models.Model):
     """A data domain: a 2-letter name (``ic``) and its description (``Image Classification``)."""
 
-    name = models.CharField(max_length=2, unique=True)
-    description = models.CharField(max_length=64, unique=True)
+    name = models.CharField(
+        max_length=2,
+        unique=True,
+        validators=[RegexValidator(r"^[a-z]{2}$", "A domain name is two lower-case letters.")],
+        help_text="two lower-case letters, e.g. ic",
+    )
+    description = models.CharField(max_length=64, unique=True, help_text="e.g. Image Classification")
 
     class Meta:
         ordering = ["pk"]
@@ -80,6 +86,7 @@ class CUDAVersion(models.Model):
     class Meta:
         ordering = ["pk"]
         verbose_name = "CUDA version"
+        verbose_name_plural = "CUDA versions"
 
     def __str__(self) -> str:
         return self.full_version
@@ -93,11 +100,15 @@ class DockerImage(models.Model):
     url = models.CharField(max_length=300)
     registry_url = models.CharField(max_length=200)
     registry_username = models.CharField(max_length=100, null=True, blank=True)
-    registry_password = models.CharField(max_length=200, null=True, blank=True)
+    registry_password = models.CharField(
+        max_length=200, null=True, blank=True, help_text="write-only: never shown by the API or the admin"
+    )
     cuda_version = models.ForeignKey(CUDAVersion, on_delete=models.PROTECT, null=True, blank=True)
     framework = models.ForeignKey(Framework, on_delete=models.PROTECT, related_name="docker_images")
     domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="docker_images")
-    tasks = models.ManyToManyField("contracts.JobContract", blank=True, related_name="docker_images")
+    tasks = models.ManyToManyField(
+        "contracts.JobContract", blank=True, related_name="docker_images", help_text="the contracts it can run"
+    )
     min_hardware_generation = models.ForeignKey(Hardware, on_delete=models.PROTECT, null=True, blank=True)
     cpu = models.BooleanField(default=False)
     licence = models.ForeignKey(Licence, on_delete=models.PROTECT, related_name="docker_images")
@@ -111,9 +122,9 @@ class DockerImage(models.Model):
 
 
 class PretrainedModel(models.Model):
-    """A downloadable pretrained model for a framework."""
+    """A downloadable pretrained model for a framework (the same name may exist for several frameworks)."""
 
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     url = models.URLField(max_length=500)
     source = models.URLField(max_length=500, blank=True)
@@ -124,6 +135,9 @@ class PretrainedModel(models.Model):
 
     class Meta:
         ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "framework"], name="pretrainedmodel_unique_name_framework")
+        ]
 
     def __str__(self) -> str:
         return self.name

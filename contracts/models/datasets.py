@@ -10,6 +10,7 @@ from config.softdelete import SoftDeleteModel
 
 
 def dataset_file_path(instance: DatasetFile, filename: str) -> str:
+    """Storage name of a dataset file: one folder per dataset, the file's relative name below it."""
     return f"datasets/{instance.dataset_id}/{filename}"
 
 
@@ -49,9 +50,9 @@ class DatasetFile(models.Model):
     """One file of a dataset, by its relative name (may contain ``/`` for sub-folders)."""
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="files")
-    filename = models.CharField(max_length=500)
+    filename = models.CharField(max_length=500, help_text="relative name; '/' separates sub-folders")
     file = models.FileField(upload_to=dataset_file_path, max_length=700)
-    size = models.BigIntegerField(default=0)
+    size = models.BigIntegerField(default=0, help_text="bytes")
     creation_time = models.DateTimeField(auto_now_add=True)
 
     class Meta:
