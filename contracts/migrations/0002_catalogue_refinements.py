@@ -5,53 +5,68 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contracts', '0001_initial'),
+        ("contracts", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='cudaversion',
-            options={'ordering': ['pk'], 'verbose_name': 'CUDA version', 'verbose_name_plural': 'CUDA versions'},
+            name="cudaversion",
+            options={"ordering": ["pk"], "verbose_name": "CUDA version", "verbose_name_plural": "CUDA versions"},
         ),
         migrations.AlterField(
-            model_name='datasetfile',
-            name='filename',
+            model_name="datasetfile",
+            name="filename",
             field=models.CharField(help_text="relative name; '/' separates sub-folders", max_length=500),
         ),
         migrations.AlterField(
-            model_name='datasetfile',
-            name='size',
-            field=models.BigIntegerField(default=0, help_text='bytes'),
+            model_name="datasetfile",
+            name="size",
+            field=models.BigIntegerField(default=0, help_text="bytes"),
         ),
         migrations.AlterField(
-            model_name='dockerimage',
-            name='registry_password',
-            field=models.CharField(blank=True, help_text='write-only: never shown by the API or the admin', max_length=200, null=True),
+            model_name="dockerimage",
+            name="registry_password",
+            field=models.CharField(
+                blank=True, help_text="write-only: never shown by the API or the admin", max_length=200, null=True
+            ),
         ),
         migrations.AlterField(
-            model_name='dockerimage',
-            name='tasks',
-            field=models.ManyToManyField(blank=True, help_text='the contracts it can run', related_name='docker_images', to='contracts.jobcontract'),
+            model_name="dockerimage",
+            name="tasks",
+            field=models.ManyToManyField(
+                blank=True,
+                help_text="the contracts it can run",
+                related_name="docker_images",
+                to="contracts.jobcontract",
+            ),
         ),
         migrations.AlterField(
-            model_name='domain',
-            name='description',
-            field=models.CharField(help_text='e.g. Image Classification', max_length=64, unique=True),
+            model_name="domain",
+            name="description",
+            field=models.CharField(help_text="e.g. Image Classification", max_length=64, unique=True),
         ),
         migrations.AlterField(
-            model_name='domain',
-            name='name',
-            field=models.CharField(help_text='two lower-case letters, e.g. ic', max_length=2, unique=True, validators=[django.core.validators.RegexValidator('^[a-z]{2}$', 'A domain name is two lower-case letters.')]),
+            model_name="domain",
+            name="name",
+            field=models.CharField(
+                help_text="two lower-case letters, e.g. ic",
+                max_length=2,
+                unique=True,
+                validators=[
+                    django.core.validators.RegexValidator("^[a-z]{2}$", "A domain name is two lower-case letters.")
+                ],
+            ),
         ),
         migrations.AlterField(
-            model_name='pretrainedmodel',
-            name='name',
+            model_name="pretrainedmodel",
+            name="name",
             field=models.CharField(max_length=200),
         ),
         migrations.AddConstraint(
-            model_name='pretrainedmodel',
-            constraint=models.UniqueConstraint(fields=('name', 'framework'), name='pretrainedmodel_unique_name_framework'),
+            model_name="pretrainedmodel",
+            constraint=models.UniqueConstraint(
+                fields=("name", "framework"), name="pretrainedmodel_unique_name_framework"
+            ),
         ),
     ]

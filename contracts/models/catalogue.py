@@ -8,8 +8,15 @@ from django.db import models
 LICENCE_DOMAINS = ("data", "content", "software")
 LICENCE_PERMISSIONS = ("commercial-use", "modifications", "distribution", "private-use", "patent-use")
 LICENCE_LIMITATIONS = ("liability", "warranty", "trademark-use", "patent-use")
-LICENCE_CONDITIONS = ("include-copyright", "document-changes", "disclose-source", "network-use-disclose",
-                      "same-license", "same-license-file", "same-license-library")
+LICENCE_CONDITIONS = (
+    "include-copyright",
+    "document-changes",
+    "disclose-source",
+    "network-use-disclose",
+    "same-license",
+    "same-license-file",
+    "same-license-library",
+)
 
 
 class Domain(models.Model):
@@ -99,8 +106,9 @@ class DockerImage(models.Model):
     version = models.CharField(max_length=64)
     url = models.CharField(max_length=300)
     registry_url = models.CharField(max_length=200)
-    registry_username = models.CharField(max_length=100, null=True, blank=True)
-    registry_password = models.CharField(
+    # null (not "") means "no credentials", as UFDL's schema has it (string or null).
+    registry_username = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    registry_password = models.CharField(  # noqa: DJ001
         max_length=200, null=True, blank=True, help_text="write-only: never shown by the API or the admin"
     )
     cuda_version = models.ForeignKey(CUDAVersion, on_delete=models.PROTECT, null=True, blank=True)

@@ -23,7 +23,11 @@ class Dataset(SoftDeleteModel):
     domain = models.ForeignKey("contracts.Domain", on_delete=models.PROTECT, related_name="datasets")
     licence = models.ForeignKey("contracts.Licence", on_delete=models.PROTECT, related_name="datasets")
     project = models.ForeignKey(
-        "auth.Group", on_delete=models.PROTECT, null=True, blank=True, related_name="datasets",
+        "auth.Group",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="datasets",
         help_text="members of this group can see the dataset",
     )
     is_public = models.BooleanField(default=False)
