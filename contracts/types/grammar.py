@@ -11,6 +11,7 @@ import re
 from typing import NamedTuple
 
 from contracts.types.errors import TypeParseError
+from contracts.types.values import quote_string
 
 OPEN = "<"
 CLOSE = ">"
@@ -32,10 +33,11 @@ class Token(NamedTuple):
     position: int
 
     def describe(self) -> str:
+        """The token as an error message names it: ``'>'``, ``'extra'``, ``string 'y'``, ``end of input``."""
         if self.kind == END:
             return "end of input"
         if self.kind == STRING:
-            return "a string literal"
+            return f"string {quote_string(self.value)}"
         return f"'{self.value}'"
 
 

@@ -131,6 +131,11 @@ class _Parser:
                 return self.apply(type_class, arguments, token)
             literal = _literal_from_word(word)
             if literal is None:
+                if word.startswith('"'):
+                    self.fail(
+                        f"strings take single quotes ('...'), not double: found {word} at position {token.position}",
+                        position=token.position,
+                    )
                 self.fail(f'Unknown type-name "{word}"', reason="unknown_name", position=token.position)
             return literal
         if kind == STRING:
