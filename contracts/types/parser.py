@@ -12,7 +12,7 @@ from collections.abc import Container, Mapping
 from functools import lru_cache
 
 from contracts.types.errors import TypeParseError
-from contracts.types.grammar import CLOSE, COMMA, END, OPEN, STRING, WORD, Token, tokenize
+from contracts.types.grammar import CLOSE, COMMA, END, OPEN, STRING, WORD, Token, describe_token, tokenize
 from contracts.types.registry import _TYPE_CLASSES, TypeClass, TypeParameter
 from contracts.types.subtyping import is_subtype
 from contracts.types.values import LiteralType, LiteralValue, NamedType, Type
@@ -40,13 +40,14 @@ def parse_application(text: str, *, heads: Container[str], head_kind: str) -> tu
     """
     parser = _Parser(text)
     head = parser.advance()
-    if head.kind != WORD:
+    kind, name, position = head
+    if kind != WORD:
         parser.fail_expected(f"a {head_kind} name", head)
-    if head.value not in heads:
-        parser.fail(f'Unknown {head_kind}-name "{head.value}"', reason=f"unknown_{head_kind}", position=head.position)
+    if name not in heads:
+        parser.fail(f'Unknown {head_kind}-name "{name}"', reason=f"unknown_{head_kind}", position=position)
     arguments = parser.parse_arguments()
     parser.expect_end()
-    return head.value, arguments
+    return name, arguments
 
 
 def make_type(name: str, *arguments: Type) -> NamedType:
@@ -57,7 +58,7 @@ def make_type(name: str, *arguments: Type) -> NamedType:
         raise TypeParseError(text, f'Unknown type-name "{name}"', reason="unknown_name")
     problem = _arguments_problem(type_class, arguments)
     if problem is not None:
-        reason, cause, _index = problem
+        reason, cause = problem
         raise TypeParseError(text, cause, reason=reason)
     return _apply(type_class, arguments)
 
@@ -95,18 +96,17 @@ class _Parser:
         raise TypeParseError(self.text, cause, reason=reason, position=position)
 
     def fail_expected(self, expected: str, found: Token) -> None:
+        position = found[2]
         if not self.text.strip():
-            self.fail("empty type-string", position=found.position)
-        self.fail(
-            f"expected {expected} at position {found.position}, found {found.describe()}", position=found.position
-        )
+            self.fail("empty type-string", position=position)
+        self.fail(f"expected {expected} at position {position}, found {describe_token(found)}", position=position)
 
     def expect_end(self) -> None:
         token = self.tokens[self.index]
-        if token.kind != END:
+        kind, _value, position = token
+        if kind != END:
             self.fail(
-                f"unexpected {token.describe()} at position {token.position} after a complete type",
-                position=token.position,
+                f"unexpected {describe_token(token)} at position {position} after a complete type", position=position
             )
 
     def parse_complete_type(self) -> Type:
@@ -116,76 +116,78 @@ class _Parser:
 
     def parse_type(self) -> Type:
         token = self.advance()
-        kind = token.kind
+        kind, value, position = token
         if kind == WORD:
-            word = token.value
-            if self.variables is not None and word in self.variables:
-                if self.tokens[self.index].kind == OPEN:
-                    self.fail(f"type parameter {word} takes no arguments", position=self.tokens[self.index].position)
-                return self.variables[word]
-            type_class = _TYPE_CLASSES.get(word)
+            variables = self.variables
+            if variables is not None and value in variables:
+                following_kind, _following, following_position = self.tokens[self.index]
+                if following_kind == OPEN:
+                    self.fail(f"type parameter {value} takes no arguments", position=following_position)
+                return variables[value]
+            type_class = _TYPE_CLASSES.get(value)
             if type_class is not None:
                 arguments = self.parse_arguments()
                 if arguments is None:
                     return type_class.bare_type
-                return self.apply(type_class, arguments, token)
-            literal = _literal_from_word(word)
+                return self.apply(type_class, arguments, position)
+            literal = _literal_from_word(value)
             if literal is None:
-                if word.startswith('"'):
+                if value.startswith('"'):
                     self.fail(
-                        f"strings take single quotes ('...'), not double: found {word} at position {token.position}",
-                        position=token.position,
+                        f"strings take single quotes ('...'), not double: found {value} at position {position}",
+                        position=position,
                     )
-                self.fail(f'Unknown type-name "{word}"', reason="unknown_name", position=token.position)
+                self.fail(f'Unknown type-name "{value}"', reason="unknown_name", position=position)
             return literal
         if kind == STRING:
-            return LiteralType(_literal_base("str"), token.value)
+            return LiteralType(_literal_base("str"), value)
         self.fail_expected("a type", token)
         raise AssertionError("unreachable")
 
     def parse_arguments(self) -> list[Type] | None:
         """Read ``<type, ...>`` if the next token opens one (a trailing comma is allowed)."""
         tokens = self.tokens
-        opening = tokens[self.index]
-        if opening.kind != OPEN:
+        opening_kind, _value, opening_position = tokens[self.index]
+        if opening_kind != OPEN:
             return None
         self.index += 1
         arguments: list[Type] = []
-        if tokens[self.index].kind == CLOSE:
+        if tokens[self.index][0] == CLOSE:
             self.index += 1
             return arguments
         while True:
             arguments.append(self.parse_type())
             token = self.advance()
-            if token.kind == CLOSE:
+            kind = token[0]
+            if kind == CLOSE:
                 return arguments
-            if token.kind == COMMA:
-                if tokens[self.index].kind == CLOSE:
+            if kind == COMMA:
+                if tokens[self.index][0] == CLOSE:
                     self.index += 1
                     return arguments
                 continue
-            if token.kind == END:
-                self.fail(f"unclosed '<' at position {opening.position}", position=opening.position)
+            if kind == END:
+                self.fail(f"unclosed '<' at position {opening_position}", position=opening_position)
             self.fail_expected("',' or '>'", token)
 
-    def apply(self, type_class: TypeClass, arguments: list[Type], head: Token) -> NamedType:
+    def apply(self, type_class: TypeClass, arguments: list[Type], position: int) -> NamedType:
         problem = _arguments_problem(type_class, arguments)
         if problem is not None:
-            reason, cause, _index = problem
-            self.fail(cause, reason=reason, position=head.position)
+            reason, cause = problem
+            self.fail(cause, reason=reason, position=position)
         return _apply(type_class, arguments)
 
 
-def _arguments_problem(type_class: TypeClass, arguments) -> tuple[str, str, int | None] | None:
-    """What is wrong with applying the class to these arguments: (reason, cause, argument index), or None."""
+def _arguments_problem(type_class: TypeClass, arguments) -> tuple[str, str] | None:
+    """What is wrong with applying the class to these arguments, as (reason, cause); None if nothing."""
     parameters = type_class.parameters
     count = len(arguments)
     if count < type_class.required_count or count > len(parameters):
-        return "arity", _arity_message(type_class, count), None
-    for index, (argument, parameter) in enumerate(zip(arguments, parameters, strict=False)):
+        return "arity", _arity_message(type_class, count)
+    for argument, parameter in zip(arguments, parameters, strict=False):
         problem = _argument_problem(type_class, parameter, argument)
         if problem is not None:
-            return problem[0], problem[1], index
+            return problem
     return None
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import os
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from contracts.contracts import (
+    _CONTRACTS,
     CONTRACTS,
     Contract,
     ContractInstance,
@@ -191,8 +194,6 @@ def test_registering_a_new_contract_is_one_declaration():
         assert _strings(instance.inputs()) == {"predictions": [f"PK<Dataset<{IC}>>"], "threshold": ["float", "Nothing"]}
         assert _strings(instance.outputs()) == {"report": "Map<float>"}
     finally:
-        from contracts.contracts import _CONTRACTS
-
         del _CONTRACTS["EvaluateForTest"]
         parse_contract.cache_clear()
 
@@ -237,3 +238,15 @@ def test_registration_rejects_templates_that_do_not_parse():
             )
         )
     assert "BadTemplate" not in CONTRACTS
+
+
+def test_the_type_language_imports_no_django():
+    """The pure packages must load in a fresh interpreter without pulling Django in."""
+    probe = (
+        "import sys, contracts.types, contracts.contracts; "
+        "loaded = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.')); "
+        "print(loaded); sys.exit(1 if loaded else 0)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
