@@ -209,6 +209,15 @@ CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE: dict = {}
 
+# --- executors ------------------------------------------------------------------------------------
+# Workers import executor classes only from these module prefixes (a template naming another module
+# imports with a warning, and its jobs error with a message saying so).
+EXECUTOR_ALLOWED_MODULES = env_list("EXECUTOR_ALLOWED_MODULES", ["executors.builtin"])
+# Checks an executor class at template import (keeps jobtemplates from importing the worker side).
+EXECUTOR_INSPECTOR = "executors.loading.inspect_executor_class"
+# Schemas of PK/Name/JobOutput types list the caller's visible rows up to this many.
+TYPE_ENUM_CAP = env_int("TYPE_ENUM_CAP", 100)
+
 # --- Channels -------------------------------------------------------------------------------------
 CHANNEL_REDIS_URL = os.environ.get("CHANNEL_REDIS_URL") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis:", "rediss:")) else ""

@@ -12,4 +12,4 @@ class ContractsConfig(AppConfig):
 
         from contracts.services.registry_sync import sync_registries_after_migrate
 
-        post_migrate.connect(sync_registries_after_migrate, sender=self)  # TEMP-DISABLED
+        post_migrate.connect(sync_registries_after_migrate, sender=self)

@@ -24,8 +24,4 @@ def sync_registries_after_migrate(sender, **kwargs) -> None:
     using = kwargs.get("using", "default")
     if using != "default":
         return
-    try:  # TEMP until contracts.types lands
-        import contracts.contracts  # noqa: F401
-    except ImportError:
-        return
     registries_sync()

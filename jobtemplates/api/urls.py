@@ -1,7 +1,9 @@
-"""Routes of the jobtemplates app."""
+"""Routes of the jobtemplates app (every route with and without a trailing slash)."""
 
 from config.api.routers import OptionalSlashRouter
+from jobtemplates.api.views import JobTemplateViewSet
 
 router = OptionalSlashRouter()
+router.register("job-templates", JobTemplateViewSet, basename="job-template")
 
 urlpatterns = router.urls

@@ -1,0 +1,93 @@
+"""Representations of templates (http-api.md §3.1, §3.5) — compat keys first, in UFDL's order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from contracts.resident import schema_for
+from contracts.types import parse_type
+from jobtemplates.models import JobTemplate
+from jobtemplates.services.templates.drafts import TemplateDraft, draft_from_template
+
+
+def template_representation(template: JobTemplate | None, draft: TemplateDraft | None = None) -> dict[str, Any]:
+    """The §3.1 representation; ``draft`` alone (no saved row) serves ``validate``."""
+    draft = draft or draft_from_template(template)
+    data: dict[str, Any] = {
+        "pk": template.pk if template else None,
+        "name": draft.name,
+        "version": draft.version,
+        "description": draft.description,
+        "scope": draft.scope,
+        "domain": draft.domain.name if draft.domain else None,
+        "licence": draft.licence.pk,
+        "creator": template.creator_id if template else None,
+        "creation_time": serializers.DateTimeField().to_representation(template.creation_time) if template else None,
+        "deletion_time": (
+            serializers.DateTimeField().to_representation(template.deletion_time)
+            if template and template.deletion_time else None
+        ),
+        "type": draft.contract or None,
+    }
+    if not draft.is_meta:
+        data["executor_class"] = draft.executor_class
+        data["required_packages"] = draft.required_packages
+    data["parameters"] = {parameter.name: parameter.export() for parameter in draft.parameters}
+    # Ours, added (clients ignore unknown keys).
+    data["kind"] = draft.kind
+    data["project"] = draft.project.name if draft.project else None
+    data["inputs"] = draft.inputs
+    data["outputs"] = draft.outputs
+    if draft.is_meta:
+        data["graph"] = draft.specific()
+    return data
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {
+            "pk": {"type": "integer"}, "name": {"type": "string"}, "version": {"type": "integer"},
+            "description": {"type": "string"}, "scope": {"type": "string", "enum": ["public", "user", "project"]},
+            "domain": {"type": "string", "nullable": True}, "licence": {"type": "integer"},
+            "creator": {"type": "integer", "nullable": True}, "creation_time": {"type": "string"},
+            "deletion_time": {"type": "string", "nullable": True}, "type": {"type": "string", "nullable": True},
+            "executor_class": {"type": "string"}, "required_packages": {"type": "string"},
+            "parameters": {"type": "object"}, "kind": {"type": "string", "enum": ["workable", "meta"]},
+            "project": {"type": "string", "nullable": True}, "inputs": {"type": "object"},
+            "outputs": {"type": "object"}, "graph": {"type": "object"},
+        },
+    }
+)
+class TemplateSerializer(serializers.BaseSerializer):
+    """A job template (workable or meta), as UFDL clients read it, plus our added keys."""
+
+    def to_representation(self, instance: JobTemplate) -> dict[str, Any]:
+        return template_representation(instance)
+
+
+def parameters_representation(template: JobTemplate, *, user) -> dict[str, Any]:
+    """get-all-parameters (§3.5): each type with its schema, the default nested with its own schema."""
+    schemas: dict[str, Any] = {}
+
+    def schema(text: str) -> Any:
+        # A template often lists one type under several parameters: build each schema once.
+        if text not in schemas:
+            schemas[text] = schema_for(parse_type(text), user=user)
+        return schemas[text]
+
+    answer: dict[str, Any] = {}
+    for parameter in template.parameters.all():
+        entry: dict[str, Any] = {"types": {text: schema(text) for text in parameter.types}, "help": parameter.help}
+        if parameter.has_default:
+            entry["default"] = {
+                "value": parameter.default,
+                "type": parameter.default_type,
+                "schema": schema(parameter.default_type),
+                "const": parameter.const,
+            }
+        answer[parameter.name] = entry
+    return answer

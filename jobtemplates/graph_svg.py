@@ -1,0 +1,105 @@
+"""A meta-template's graph as an SVG picture: layered left to right, no external renderer needed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from xml.sax.saxutils import escape
+
+NODE_WIDTH, NODE_HEIGHT = 220, 64
+LAYER_GAP, ROW_GAP, MARGIN = 120, 40, 24
+
+
+@dataclass(frozen=True)
+class Box:
+    name: str
+    subtitle: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Arrow:
+    source: str
+    target: str
+    label: str
+
+
+def layers(names: Sequence[str], arrows: Sequence[Arrow]) -> dict[str, int]:
+    """Each node's layer: the length of the longest path reaching it (graphs here are acyclic)."""
+    layer = dict.fromkeys(names, 0)
+    for _ in range(len(names)):
+        changed = False
+        for arrow in arrows:
+            if arrow.source in layer and arrow.target in layer and layer[arrow.target] <= layer[arrow.source]:
+                layer[arrow.target] = layer[arrow.source] + 1
+                changed = True
+        if not changed:
+            break
+    return layer
+
+
+def graph_svg(boxes: Sequence[Box], arrows: Sequence[Arrow], *, title: str = "") -> str:
+    layer_of = layers([box.name for box in boxes], arrows)
+    rows: dict[int, int] = {}
+    position: dict[str, tuple[int, int]] = {}
+    for box in boxes:
+        column = layer_of[box.name]
+        row = rows.get(column, 0)
+        rows[column] = row + 1
+        position[box.name] = (
+            MARGIN + column * (NODE_WIDTH + LAYER_GAP),
+            MARGIN + 30 + row * (NODE_HEIGHT + ROW_GAP),
+        )
+    width = MARGIN * 2 + (max(layer_of.values(), default=0) + 1) * (NODE_WIDTH + LAYER_GAP) - LAYER_GAP
+    height = MARGIN * 2 + 30 + max(rows.values(), default=1) * (NODE_HEIGHT + ROW_GAP) - ROW_GAP
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" '
+        'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#555"/></marker></defs>',
+        f'<text x="{MARGIN}" y="{MARGIN + 4}" font-size="14" font-weight="bold">{escape(title)}</text>',
+    ]
+    for arrow in arrows:
+        if arrow.source not in position or arrow.target not in position:
+            continue
+        (x1, y1), (x2, y2) = position[arrow.source], position[arrow.target]
+        start = (x1 + NODE_WIDTH, y1 + NODE_HEIGHT / 2)
+        end = (x2, y2 + NODE_HEIGHT / 2)
+        bend = max(40, (end[0] - start[0]) / 2)
+        parts.append(
+            f'<path d="M {start[0]} {start[1]} C {start[0] + bend} {start[1]}, {end[0] - bend} {end[1]}, '
+            f'{end[0]} {end[1]}" fill="none" stroke="#555" stroke-width="1.5" marker-end="url(#arrow)"/>'
+        )
+        parts.append(
+            f'<text x="{(start[0] + end[0]) / 2}" y="{(start[1] + end[1]) / 2 - 6}" text-anchor="middle" '
+            f'fill="#333">{escape(arrow.label)}</text>'
+        )
+    for box in boxes:
+        x, y = position[box.name]
+        parts.append(
+            f'<g><rect x="{x}" y="{y}" width="{NODE_WIDTH}" height="{NODE_HEIGHT}" rx="8" fill="#eef4fb" '
+            f'stroke="#3c6e9f"/>'
+            f'<text x="{x + 10}" y="{y + 20}" font-weight="bold">{escape(box.name)}</text>'
+            f'<text x="{x + 10}" y="{y + 38}" fill="#333">{escape(_clip(box.subtitle))}</text>'
+            f'<text x="{x + 10}" y="{y + 54}" fill="#777" font-size="10">{escape(_clip(box.note, 36))}</text></g>'
+        )
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _clip(text: str, limit: int = 30) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def render_graph_svg(template) -> str:
+    """The picture of a stored meta-template (nodes and dependencies prefetched or queried)."""
+    boxes = [
+        Box(name=node.name, subtitle=f"{node.child.name} v{node.child.version}",
+            note=node.child.contract.split("<")[0] if node.child.contract else node.child.kind)
+        for node in template.nodes.all()
+    ]
+    arrows = [
+        Arrow(source=d.from_node, target=d.to_node, label=f"{d.from_output} → {d.to_input}")
+        for d in template.dependencies.all()
+    ]
+    return graph_svg(boxes, arrows, title=f"{template.name} v{template.version}")

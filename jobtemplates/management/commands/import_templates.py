@@ -1,0 +1,76 @@
+"""Import template JSON files (or folders of them), a line per file; exit non-zero if any failed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from config.errors import ApplicationError
+from jobtemplates.services.templates import template_import
+
+
+def template_files(paths: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*.json") if p.is_file()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise CommandError(f"{raw}: no such file or folder")
+    return files
+
+
+def is_meta(body) -> bool:
+    specific = body.get("specific") if isinstance(body, dict) else None
+    return isinstance(specific, dict) and ("nodes" in specific or "dependencies" in specific)
+
+
+class Command(BaseCommand):
+    help = (
+        "Import job templates from JSON files or folders (searched recursively). Workable templates go "
+        "first, then meta-templates, retried until their children exist. Files without a version are "
+        "skipped when the newest version has identical content, so seeding can be repeated."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("paths", nargs="+", help="template JSON files or folders")
+
+    def handle(self, *args, paths: list[str], **options) -> None:
+        bodies: dict[Path, object] = {}
+        failed = 0
+        for file in template_files(paths):
+            try:
+                bodies[file] = json.loads(file.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+                self.stdout.write(self.style.ERROR(f"{file}: FAILED: cannot read JSON: {error}"))
+                failed += 1
+        pending = sorted(bodies, key=lambda file: (is_meta(bodies[file]), str(file)))
+        errors: dict[Path, ApplicationError] = {}
+        while pending:
+            errors = {}
+            for file in pending:
+                try:
+                    result = template_import(data=bodies[file], creator=None, reuse_identical_latest=True)
+                except ApplicationError as error:
+                    errors[file] = error
+                    continue
+                template = result.template
+                state = "created" if result.created else "unchanged"
+                self.stdout.write(f"{file}: {state} {template.name} v{template.version} (pk {template.pk})")
+                for warning in result.warnings:
+                    self.stdout.write(f"    warning: {warning.path}: {warning.message}")
+            # A meta-template may name a child imported later in this run: retry while progress is made.
+            if len(errors) == len(pending):
+                break
+            pending = list(errors)
+        for file, error in errors.items():
+            failed += 1
+            self.stdout.write(self.style.ERROR(f"{file}: FAILED: {error.detail}"))
+            for problem in error.problems:
+                self.stdout.write(self.style.ERROR(f"    {problem.path or '(body)'}: {problem.message}"))
+        if failed:
+            raise CommandError(f"{failed} template file(s) failed to import")

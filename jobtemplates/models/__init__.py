@@ -1,0 +1,28 @@
+"""Models of job templates (workable and meta), their parameters and graphs, jobs and job outputs."""
+
+from jobtemplates.models.jobs import FINAL_STATUSES, Job, JobOutput, JobStatus
+from jobtemplates.models.templates import (
+    JobTemplate,
+    MetaDependency,
+    MetaNode,
+    MetaTemplate,
+    Parameter,
+    TemplateKind,
+    TemplateScope,
+    WorkableTemplate,
+)
+
+__all__ = [
+    "FINAL_STATUSES",
+    "Job",
+    "JobOutput",
+    "JobStatus",
+    "JobTemplate",
+    "MetaDependency",
+    "MetaNode",
+    "MetaTemplate",
+    "Parameter",
+    "TemplateKind",
+    "TemplateScope",
+    "WorkableTemplate",
+]

@@ -1,0 +1,86 @@
+"""Reads of templates and jobs, with the caller's visibility and the joins each read needs declared."""
+
+from __future__ import annotations
+
+import json
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from contracts.types import Type, accepts, parse_type
+from jobtemplates.models import Job, JobOutput, JobTemplate, MetaDependency, MetaNode, Parameter, TemplateScope
+
+
+def template_visible_q(user, prefix: str = "") -> Q:
+    """Templates ``user`` may see: public ones, their own ``user``-scoped ones, their projects' ones.
+
+    ``prefix`` applies the rule through a relation (``"template__"`` for jobs). Admins see everything
+    (callers skip the filter for them).
+    """
+    if user is None or not user.is_authenticated:
+        return Q(pk__in=[])
+    return (
+        Q(**{f"{prefix}scope": TemplateScope.PUBLIC})
+        | Q(**{f"{prefix}scope": TemplateScope.USER, f"{prefix}creator": user})
+        | Q(**{f"{prefix}scope": TemplateScope.PROJECT, f"{prefix}project__in": user.groups.all()})
+    )
+
+
+def template_visible_to(*, user, queryset: QuerySet | None = None) -> QuerySet:
+    """Templates ``user`` may see; ``user=None`` is the system itself (commands, workers): all of them."""
+    queryset = JobTemplate.objects.all() if queryset is None else queryset
+    if user is None or user.is_staff:
+        return queryset
+    return queryset.filter(template_visible_q(user))
+
+
+def template_list(*, user) -> QuerySet:
+    """Visible templates (soft-deleted included: callers decide) with everything the representation reads."""
+    return template_visible_to(user=user).select_related("domain", "licence", "project").prefetch_related(
+        Prefetch("parameters", queryset=Parameter.objects.order_by("position")),
+        Prefetch("nodes", queryset=MetaNode.objects.select_related("child").order_by("position")),
+        Prefetch("dependencies", queryset=MetaDependency.objects.order_by("position")),
+    )
+
+
+def job_visible_q(user, prefix: str = "") -> Q:
+    """Jobs ``user`` may see: their own, and jobs of templates they can see (admins: all)."""
+    if user is None or not user.is_authenticated:
+        return Q(pk__in=[])
+    return Q(**{f"{prefix}creator": user}) | template_visible_q(user, prefix=f"{prefix}template__")
+
+
+def job_visible_to(*, user, queryset: QuerySet | None = None) -> QuerySet:
+    """Jobs ``user`` may see; ``user=None`` is the system itself: all of them."""
+    queryset = Job.objects.all() if queryset is None else queryset
+    if user is None or user.is_staff:
+        return queryset
+    return queryset.filter(job_visible_q(user))
+
+
+def job_output_visible_to(*, user, queryset: QuerySet | None = None) -> QuerySet:
+    """Job outputs ``user`` may see (through their job); ``user=None``: all of them."""
+    queryset = JobOutput.objects.all() if queryset is None else queryset
+    if user is None or user.is_staff:
+        return queryset
+    return queryset.filter(job_visible_q(user, prefix="job__"))
+
+
+def template_matching(*, user, contract: str, inputs: dict[str, Type]) -> list[JobTemplate]:
+    """Active visible templates of ``contract`` whose contract inputs accept every given input type.
+
+    Answered from the stored ``contract_inputs`` (written at import): candidates sharing the same
+    input signature are checked once, and the type strings' parses come from the LRU cache.
+    """
+    candidates = list(template_list(user=user).filter(deletion_time__isnull=True, contract_name=contract))
+    verdicts: dict[str, bool] = {}
+    matching = []
+    for template in candidates:
+        key = json.dumps(template.contract_inputs, sort_keys=True)
+        if key not in verdicts:
+            verdicts[key] = all(
+                accepts([parse_type(text) for text in template.contract_inputs.get(name, ())], declared)
+                for name, declared in inputs.items()
+            )
+        if verdicts[key]:
+            matching.append(template)
+    return matching

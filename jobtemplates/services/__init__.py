@@ -1,0 +1,1 @@
+"""Business actions of job templates and jobs."""
