@@ -1,0 +1,181 @@
+"""The bindings of the catalogue's types (``Domain`` … ``CUDAVersion``) and of ``Dataset``.
+
+Row values nest the rows a type's arguments constrain (``domain``, ``framework``) as objects, so a
+row value satisfies the structural schema of its own type (``{"domain": {"description": …}}``).
+Registry credentials are never part of a value: a docker image's ``registry_password`` is left out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from contracts.resident.bindings import FieldName, NameAndVersion, ResidentBinding, register_resident
+from contracts.resident.rows import iso_time
+
+_DOMAIN_AND_FRAMEWORK_LOOKUPS = {
+    "domain.description": "domain__description",
+    "framework.name": "framework__name",
+    "framework.version": "framework__version",
+}
+
+
+def domain_value(domain) -> dict[str, Any]:
+    return {"pk": domain.pk, "name": domain.name, "description": domain.description}
+
+
+def framework_value(framework) -> dict[str, Any]:
+    return {"pk": framework.pk, "name": framework.name, "version": framework.version}
+
+
+def hardware_value(hardware) -> dict[str, Any] | None:
+    if hardware is None:
+        return None
+    return {
+        "pk": hardware.pk,
+        "generation": hardware.generation,
+        "min_compute_capability": hardware.min_compute_capability,
+        "max_compute_capability": hardware.max_compute_capability,
+    }
+
+
+def cuda_version_value(cuda) -> dict[str, Any] | None:
+    if cuda is None:
+        return None
+    return {
+        "pk": cuda.pk,
+        "version": cuda.version,
+        "full_version": cuda.full_version,
+        "min_driver_version": cuda.min_driver_version,
+    }
+
+
+def docker_image_value(image) -> dict[str, Any]:
+    # registry_password is deliberately absent (write-only secret).
+    return {
+        "pk": image.pk,
+        "name": image.name,
+        "version": image.version,
+        "url": image.url,
+        "registry_url": image.registry_url,
+        "registry_username": image.registry_username,
+        "cuda_version": cuda_version_value(image.cuda_version),
+        "framework": framework_value(image.framework),
+        "domain": domain_value(image.domain),
+        "tasks": [task.name for task in image.tasks.all()],
+        "min_hardware_generation": hardware_value(image.min_hardware_generation),
+        "cpu": image.cpu,
+        "licence": image.licence.name,
+    }
+
+
+def pretrained_model_value(model) -> dict[str, Any]:
+    return {
+        "pk": model.pk,
+        "name": model.name,
+        "description": model.description,
+        "url": model.url,
+        "source": model.source,
+        "framework": framework_value(model.framework),
+        "domain": domain_value(model.domain),
+        "licence": model.licence.name,
+        "metadata": model.metadata,
+    }
+
+
+def dataset_value(dataset) -> dict[str, Any]:
+    # Files are left out: a value names the dataset; its files are listed by /v1/datasets/{pk}.
+    return {
+        "pk": dataset.pk,
+        "name": dataset.name,
+        "version": dataset.version,
+        "description": dataset.description,
+        "domain": domain_value(dataset.domain),
+        "licence": dataset.licence_id,
+        "project": dataset.project.name if dataset.project_id is not None else None,
+        "is_public": dataset.is_public,
+        "creator": dataset.creator_id,
+        "creation_time": iso_time(dataset.creation_time),
+        "deletion_time": iso_time(dataset.deletion_time),
+    }
+
+
+def datasets_visible(datasets: QuerySet, user) -> QuerySet:
+    """Public datasets, the user's own, their projects' (admins: all): the datasets resource's rule."""
+    from contracts.selectors import dataset_visibility_filter
+
+    condition = dataset_visibility_filter(user)
+    return datasets if condition is None else datasets.filter(condition)
+
+
+def register_catalogue_bindings() -> None:
+    """Bind the catalogue's types and ``Dataset`` (idempotent)."""
+    for binding in (
+        ResidentBinding(
+            "Domain",
+            "contracts.Domain",
+            resource="domains",
+            noun="domain",
+            row_value=domain_value,
+            filter_lookups={"description": "description"},
+            name_rule=FieldName("description"),
+        ),
+        ResidentBinding(
+            "Framework",
+            "contracts.Framework",
+            resource="frameworks",
+            noun="framework",
+            row_value=framework_value,
+            filter_lookups={"name": "name", "version": "version"},
+        ),
+        ResidentBinding(
+            "Hardware",
+            "contracts.Hardware",
+            resource="hardware",
+            noun="hardware generation",
+            row_value=hardware_value,
+            name_rule=FieldName("generation"),
+        ),
+        ResidentBinding(
+            "CUDAVersion",
+            "contracts.CUDAVersion",
+            resource="cuda",
+            noun="CUDA version",
+            row_value=cuda_version_value,
+            name_rule=FieldName("full_version"),
+        ),
+        ResidentBinding(
+            "DockerImage",
+            "contracts.DockerImage",
+            resource="docker",
+            noun="docker image",
+            row_value=docker_image_value,
+            filter_lookups=_DOMAIN_AND_FRAMEWORK_LOOKUPS,
+            name_rule=NameAndVersion(),
+            related=("cuda_version", "framework", "domain", "min_hardware_generation", "licence"),
+            prefetch=("tasks",),
+        ),
+        ResidentBinding(
+            "PretrainedModel",
+            "contracts.PretrainedModel",
+            resource="pretrained-models",
+            noun="pretrained model",
+            row_value=pretrained_model_value,
+            filter_lookups=_DOMAIN_AND_FRAMEWORK_LOOKUPS,
+            name_rule=FieldName("name"),
+            related=("framework", "domain", "licence"),
+        ),
+        ResidentBinding(
+            "Dataset",
+            "contracts.Dataset",
+            resource="datasets",
+            noun="dataset",
+            row_value=dataset_value,
+            filter_lookups={"domain.description": "domain__description"},
+            name_rule=NameAndVersion(integer_version=True),
+            visible=datasets_visible,
+            related=("domain", "project"),
+        ),
+    ):
+        register_resident(binding, replace=True)
