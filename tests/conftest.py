@@ -57,3 +57,12 @@ def other_client(other_user) -> APIClient:
 @pytest.fixture
 def admin_client(admin_user) -> APIClient:
     return bearer_client(admin_user)
+
+
+@pytest.fixture
+def seeded_catalogue(db):
+    """The catalogue as ``manage.py seed_catalogue`` writes it (UFDL's domains, licences, frameworks,
+    hardware, CUDA versions, docker images, pretrained models); returns the seed report."""
+    from contracts.services.catalogue_seed import catalogue_seed
+
+    return catalogue_seed()

@@ -23,3 +23,149 @@ class GroupFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ("name",)
 
     name = factory.Sequence(lambda n: f"project{n}")
+
+
+# --- catalogue and datasets (contracts app) --------------------------------------------------------
+
+DOMAIN_DESCRIPTIONS = {
+    "ic": "Image Classification",
+    "is": "Image Segmentation",
+    "od": "Object Detection",
+    "sc": "Spectrum Classification",
+    "sp": "Speech",
+}
+
+
+class DomainFactory(factory.django.DjangoModelFactory):
+    """One of UFDL's five domains (``ic`` unless told), reusing the row when it exists."""
+
+    class Meta:
+        model = "contracts.Domain"
+        django_get_or_create = ("name",)
+
+    name = "ic"
+    description = factory.LazyAttribute(lambda d: DOMAIN_DESCRIPTIONS.get(d.name, f"Domain {d.name}"))
+
+
+class LicenceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "contracts.Licence"
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Licence {n}")
+    url = factory.LazyAttribute(lambda lic: f"https://licences.example.com/{lic.name.replace(' ', '-')}")
+
+
+class FrameworkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "contracts.Framework"
+        django_get_or_create = ("name", "version")
+
+    name = factory.Sequence(lambda n: f"framework{n}")
+    version = "1"
+
+
+class HardwareFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "contracts.Hardware"
+        django_get_or_create = ("generation",)
+
+    generation = factory.Sequence(lambda n: f"Generation{n}")
+    min_compute_capability = 5.0
+    max_compute_capability = 6.0
+
+
+class CUDAVersionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "contracts.CUDAVersion"
+        django_get_or_create = ("version",)
+
+    version = factory.Sequence(lambda n: f"90.{n}")
+    full_version = factory.LazyAttribute(lambda c: f"{c.version}.0")
+    min_driver_version = "500.0"
+
+
+class JobContractFactory(factory.django.DjangoModelFactory):
+    """A contract row by name, reusing it when it exists (the registry sync makes Train/Predict/Export)."""
+
+    class Meta:
+        model = "contracts.JobContract"
+        rename = {"class_path": "cls"}  # ``cls`` cannot be a factory declaration
+
+    name = "Train"
+    pkg = "ufdl.jobcontracts"
+    class_path = factory.LazyAttribute(lambda c: f"ufdl.jobcontracts.standard.{c.name}")
+
+    @classmethod
+    def _create(factory_class, model_class, *args, **kwargs):  # not ``cls``: that is a field of the model
+        name = kwargs.pop("name")
+        return model_class.objects.get_or_create(name=name, defaults=kwargs)[0]
+
+
+class DockerImageFactory(factory.django.DjangoModelFactory):
+    """A docker image; ``tasks=["Train", …]`` names its contracts (rows made when missing)."""
+
+    class Meta:
+        model = "contracts.DockerImage"
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"image{n}")
+    version = "1.0"
+    url = factory.LazyAttribute(lambda i: f"registry.example.com/{i.name}:{i.version}")
+    registry_url = "registry.example.com"
+    registry_username = "deployer"
+    registry_password = "registry-secret-do-not-leak"
+    cuda_version = factory.SubFactory(CUDAVersionFactory)
+    framework = factory.SubFactory(FrameworkFactory)
+    domain = factory.SubFactory(DomainFactory)
+    min_hardware_generation = factory.SubFactory(HardwareFactory)
+    cpu = False
+    licence = factory.SubFactory(LicenceFactory)
+
+    @factory.post_generation
+    def tasks(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.tasks.set([JobContractFactory(name=name) for name in extracted])
+
+
+class PretrainedModelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "contracts.PretrainedModel"
+
+    name = factory.Sequence(lambda n: f"model{n}")
+    description = "a pretrained model"
+    url = factory.LazyAttribute(lambda m: f"https://models.example.com/{m.name}.pth")
+    source = factory.LazyAttribute(lambda m: f"https://models.example.com/{m.name}")
+    framework = factory.SubFactory(FrameworkFactory)
+    domain = factory.SubFactory(DomainFactory)
+    licence = factory.SubFactory(LicenceFactory)
+    metadata = factory.LazyFunction(dict)
+
+
+class DatasetFactory(factory.django.DjangoModelFactory):
+    """A private dataset of a new user; ``files={"name": b"bytes"}`` stores files through the service
+    (point ``settings.MEDIA_ROOT`` at a temporary folder first)."""
+
+    class Meta:
+        model = "contracts.Dataset"
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"dataset{n}")
+    version = 1
+    description = ""
+    domain = factory.SubFactory(DomainFactory)
+    licence = factory.SubFactory(LicenceFactory)
+    creator = factory.SubFactory(UserFactory)
+    project = None
+    is_public = False
+
+    @factory.post_generation
+    def files(self, create, extracted, **kwargs):
+        if not (create and extracted):
+            return
+        from django.core.files.base import ContentFile
+
+        from contracts.services.datasets import dataset_file_upload
+
+        for filename, data in extracted.items():
+            dataset_file_upload(dataset=self, filename=filename, content=ContentFile(data))

@@ -331,14 +331,16 @@ def dataset_file_upload(*, dataset: Dataset, filename: str, content: File) -> Da
     return datafile
 
 
-def dataset_file_delete(*, dataset: Dataset, filename: str) -> None:
-    """Remove the file ``filename`` from ``dataset`` (its stored bytes go once the change commits)."""
+def dataset_file_delete(*, dataset: Dataset, filename: str) -> DatasetFile:
+    """Remove the file ``filename`` from ``dataset`` (404 when absent); its stored bytes go once the
+    change commits. Returns the removed file's row (without a pk)."""
     _ensure_active(dataset)
-    datafile = dataset_file_get(dataset=dataset, filename=filename)  # 404 when absent
+    datafile = dataset_file_get(dataset=dataset, filename=filename)
     storage_name = datafile.file.name
     with transaction.atomic():
         datafile.delete()
         transaction.on_commit(lambda: _delete_stored([storage_name]))
+    return datafile
 
 
 def dataset_archive(*, dataset: Dataset) -> IO[bytes]:
