@@ -630,3 +630,76 @@ def test_pretrained_model_list_runs_a_constant_number_of_queries(client):
     with CaptureQueriesContext(connection) as many:
         assert len(client.post("/v1/pretrained-models/list").json()) == 10
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+# --- the admin of the catalogue (contracts/admin.py) ----------------------------------------------------
+
+
+@pytest.fixture
+def admin_site(admin_user):
+    """A browser session logged in to the Django admin."""
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(admin_user)
+    return browser
+
+
+@pytest.mark.parametrize(
+    "model", ["domain", "licence", "framework", "hardware", "cudaversion", "dockerimage", "pretrainedmodel"]
+)
+def test_admin_pages_load(admin_site, seeded_catalogue, model):
+    listing = admin_site.get(f"/admin/contracts/{model}/?q=a")
+    assert listing.status_code == 200
+    assert admin_site.get(f"/admin/contracts/{model}/add/").status_code == 200
+
+
+class TestDockerImageAdminPassword:
+    SECRET = "registry-secret-do-not-leak"
+
+    def form_data(self, image, **changes):
+        from django.forms.models import model_to_dict
+
+        data = {key: value for key, value in model_to_dict(image).items() if value is not None}
+        data["tasks"] = [task.pk for task in image.tasks.all()]
+        data.pop("registry_password", None)
+        data.update(changes)
+        return data
+
+    def test_the_change_page_never_shows_it(self, admin_site):
+        image = DockerImageFactory(registry_password=self.SECRET)
+        page = admin_site.get(f"/admin/contracts/dockerimage/{image.pk}/change/")
+        assert page.status_code == 200
+        assert b'name="registry_password"' in page.content
+        assert self.SECRET.encode() not in page.content
+
+    def test_blank_keeps_new_value_replaces_clear_removes(self, admin_site):
+        from contracts.admin import DockerImageAdminForm
+
+        image = DockerImageFactory(registry_password=self.SECRET, tasks=["Train"])
+        form = DockerImageAdminForm(data=self.form_data(image, registry_password="", cpu=True), instance=image)
+        assert form.is_valid(), form.errors
+        form.save()
+        image.refresh_from_db()
+        assert (image.registry_password, image.cpu) == (self.SECRET, True)
+
+        form = DockerImageAdminForm(data=self.form_data(image, registry_password="rotated"), instance=image)
+        assert form.is_valid(), form.errors
+        form.save()
+        image.refresh_from_db()
+        assert image.registry_password == "rotated"
+
+        form = DockerImageAdminForm(data=self.form_data(image, clear_registry_password="on"), instance=image)
+        assert form.is_valid(), form.errors
+        form.save()
+        image.refresh_from_db()
+        assert image.registry_password is None
+
+    def test_saving_through_the_admin_page_keeps_it(self, admin_site):
+        image = DockerImageFactory(registry_password=self.SECRET, tasks=["Train"])
+        response = admin_site.post(
+            f"/admin/contracts/dockerimage/{image.pk}/change/", self.form_data(image, version="9.9")
+        )
+        assert response.status_code == 302, response.content
+        image.refresh_from_db()
+        assert (image.version, image.registry_password) == ("9.9", self.SECRET)

@@ -577,3 +577,62 @@ class TestLists:
         for index in range(8):
             DatasetFactory(is_public=True, licence=LicenceFactory(), files={f"f{index}": b"x"})
         assert count_queries() == few
+
+
+# --- the admin of datasets (contracts/admin.py) ----------------------------------------------------------
+
+
+@pytest.fixture
+def admin_site(admin_user):
+    """A browser session logged in to the Django admin."""
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(admin_user)
+    return browser
+
+
+class TestDatasetAdmin:
+    def test_changelist_filters_and_change_page_with_file_links(self, admin_site, user):
+        dataset = DatasetFactory(creator=user, files={"sub/a.txt": b"alpha"})
+        for query in ("", "?state=active", "?state=deleted", "?is_public__exact=1", f"?q={dataset.name}"):
+            assert admin_site.get(f"/admin/contracts/dataset/{query}").status_code == 200
+        page = admin_site.get(f"/admin/contracts/dataset/{dataset.pk}/change/")
+        assert page.status_code == 200
+        link = f"/v1/datasets/{dataset.pk}/files/sub/a.txt"
+        assert f'href="{link}"'.encode() in page.content
+        # The link works with the admin's session.
+        assert download_bytes(admin_site.get(link)) == b"alpha"
+
+    def test_soft_delete_and_reinstate_actions(self, admin_site, user):
+        datasets = [DatasetFactory(creator=user), DatasetFactory(creator=user)]
+        pks = [str(dataset.pk) for dataset in datasets]
+        response = admin_site.post(
+            "/admin/contracts/dataset/", {"action": "soft_delete_selected", "_selected_action": pks}
+        )
+        assert response.status_code == 302
+        assert Dataset.objects.filter(deletion_time__isnull=False).count() == 2
+        admin_site.post("/admin/contracts/dataset/", {"action": "reinstate_selected", "_selected_action": pks})
+        assert Dataset.objects.filter(deletion_time__isnull=True).count() == 2
+
+    def test_reinstate_action_reports_a_clash(self, admin_site, user):
+        dataset = DatasetFactory(creator=user, name="same", version=1)
+        dataset.deletion_time = dataset.creation_time
+        dataset.save()
+        DatasetFactory(name="same", version=1)
+        response = admin_site.post(
+            "/admin/contracts/dataset/",
+            {"action": "reinstate_selected", "_selected_action": [str(dataset.pk)]},
+            follow=True,
+        )
+        assert b"already exists" in response.content
+        dataset.refresh_from_db()
+        assert dataset.deletion_time is not None
+
+    def test_deleting_in_the_admin_removes_the_files(self, admin_site, user, django_capture_on_commit_callbacks):
+        dataset = DatasetFactory(creator=user, files={"a.txt": b"a"})
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_site.post(f"/admin/contracts/dataset/{dataset.pk}/delete/", {"post": "yes"})
+        assert response.status_code == 302
+        assert not Dataset.objects.filter(pk=dataset.pk).exists()
+        assert stored_names(dataset.pk) == []
