@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth.models import Group
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contracts.models import (
@@ -30,6 +31,7 @@ from contracts.models.catalogue import LICENCE_CONDITIONS, LICENCE_DOMAINS, LICE
 PK_MAX = 2**63 - 1
 
 
+@extend_schema_field({"oneOf": [{"type": "integer", "description": "pk"}, {"type": "string", "description": "name"}]})
 class LookupRelatedField(serializers.RelatedField):
     """A related row written as its pk (an integer) or one of its natural keys (a string); read as
     ``read_as`` (an attribute of the row)."""
@@ -72,6 +74,19 @@ class LookupRelatedField(serializers.RelatedField):
         return getattr(value, self.read_as)
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "description": "pk"},
+            {"type": "string", "description": "name|version"},
+            {
+                "type": "object",
+                "properties": {"name": {"type": "string"}, "version": {"type": "string"}},
+                "required": ["name", "version"],
+            },
+        ]
+    }
+)
 class FrameworkLookupField(LookupRelatedField):
     """A framework by pk, ``{"name": …, "version": …}`` or ``"name|version"`` (UFDL's fixture form)."""
 

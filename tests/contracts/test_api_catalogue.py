@@ -703,3 +703,19 @@ class TestDockerImageAdminPassword:
         assert response.status_code == 302, response.content
         image.refresh_from_db()
         assert (image.version, image.registry_password) == ("9.9", self.SECRET)
+
+
+def test_openapi_documents_the_routes_without_secrets():
+    from django.urls import include, path
+    from drf_spectacular.generators import SchemaGenerator
+
+    from contracts.api import urls
+
+    schema = SchemaGenerator(patterns=[path("v1/", include(urls.urlpatterns))]).get_schema(request=None, public=True)
+    assert set(schema["paths"]["/v1/datasets/{id}/files/{filename}"]) == {"get", "post", "delete"}
+    assert {"/v1/licences/create", "/v1/licenses/list", "/v1/docker/{id}", "/v1/pretrained-models"} <= set(
+        schema["paths"]
+    )
+    components = schema["components"]["schemas"]
+    assert "registry_password" not in components["DockerImage"]["properties"]
+    assert components["DockerImageWriteRequest"]["properties"]["registry_password"]["writeOnly"] is True

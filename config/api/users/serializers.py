@@ -4,6 +4,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from rest_framework import serializers
 
+from config.errors import PermissionDenied, Problem
+
 User = get_user_model()
 
 
@@ -13,8 +15,17 @@ class UserSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = [
-            "pk", "username", "password", "first_name", "last_name", "email",
-            "is_active", "is_staff", "is_superuser", "date_joined", "last_login",
+            "pk",
+            "username",
+            "password",
+            "first_name",
+            "last_name",
+            "email",
+            "is_active",
+            "is_staff",
+            "is_superuser",
+            "date_joined",
+            "last_login",
         ]
         read_only_fields = ["pk", "date_joined", "last_login"]
 
@@ -25,6 +36,17 @@ class UserSerializer(serializers.ModelSerializer):
 
     def validate_password(self, value: str) -> str:
         validate_password(value, user=self.instance)
+        return value
+
+    def validate_is_superuser(self, value: bool) -> bool:
+        # Staff manage accounts, but only a superuser may make (or unmake) one: no self-promotion.
+        current = self.instance.is_superuser if self.instance is not None else False
+        request = self.context.get("request")
+        if value != current and not (request is not None and request.user.is_superuser):
+            raise PermissionDenied(
+                "Only a superuser may grant or revoke superuser status.",
+                problems=[Problem(path="is_superuser", code="permission_denied", message="superusers only")],
+            )
         return value
 
     def create(self, validated_data):

@@ -3,6 +3,8 @@
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
 from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.api.filterspec import FilterFields
@@ -12,19 +14,28 @@ from config.api.viewsets import ResourceViewSet
 User = get_user_model()
 
 
-class UserViewSet(
-    mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, ResourceViewSet
-):
+class UserViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, ResourceViewSet):
     """User accounts. List, create, update and deactivate are for admins; retrieve is for the user
     themself and admins. ``/v1/users/{username}`` works as well as ``/v1/users/{pk}``."""
 
     serializer_class = UserSerializer
-    admin_actions = frozenset({"list", "filter_list", "create", "update", "partial_update", "destroy"})
+    admin_actions = frozenset({"list", "filter_list", "create", "create_compat", "update", "partial_update", "destroy"})
     lookup_value_regex = "[^/]+"
     filter_fields = FilterFields(
         User,
-        ["pk", "username", "first_name", "last_name", "email", "is_active", "is_staff", "is_superuser",
-         "date_joined", "last_login", "groups.name"],
+        [
+            "pk",
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "is_active",
+            "is_staff",
+            "is_superuser",
+            "date_joined",
+            "last_login",
+            "groups.name",
+        ],
     )
     query_filters = {"username": "username", "is_active": "is_active", "is_staff": "is_staff"}
 
@@ -38,11 +49,28 @@ class UserViewSet(
         lookup = self.kwargs[self.lookup_field]
         queryset = self.get_queryset()
         # Digits name a primary key, anything else a username (the UFDL client uses both).
-        user = get_object_or_404(queryset, pk=int(lookup)) if lookup.isdigit() else get_object_or_404(
-            queryset, username=lookup
+        user = (
+            get_object_or_404(queryset, pk=int(lookup))
+            if lookup.isdigit()
+            else get_object_or_404(queryset, username=lookup)
         )
         self.check_object_permissions(self.request, user)
         return user
+
+    def check_object_permissions(self, request, obj) -> None:
+        super().check_object_permissions(request, obj)
+        # Resetting a superuser's password would hand its powers to any staff member.
+        changes = self.action in {"update", "partial_update", "destroy"}
+        if changes and obj.is_superuser and not request.user.is_superuser:
+            self.permission_denied(request, message="Only a superuser may change a superuser's account.")
+
+    @action(detail=False, methods=["post"], url_path="create", url_name="create")
+    def create_compat(self, request: Request) -> Response:
+        """Create an account (admins); answers 200 with it, as UFDL's ``/v1/users/create`` does."""
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(serializer.data)
 
     def destroy(self, request, *args, **kwargs):
         """Deactivate the account (users are never deleted: their jobs and datasets keep a creator)."""

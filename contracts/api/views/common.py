@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -97,6 +97,16 @@ class CatalogueViewSet(mixins.RetrieveModelMixin, ResourceViewSet):
     admin_actions = frozenset({"create", "create_compat", "update", "partial_update", "destroy"})
     lookup_value_regex = r"\d+"
     write_serializer_class: type[serializers.Serializer] | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Document each write action with its input serializer (answers use ``serializer_class``).
+        body = getattr(cls, "write_serializer_class", None) or getattr(cls, "serializer_class", None)
+        if body is not None:
+            writes = {
+                name: extend_schema(request=body) for name in ("create", "create_compat", "update", "partial_update")
+            }
+            extend_schema_view(**writes)(cls)
 
     def get_write_serializer_class(self) -> type[serializers.Serializer]:
         return self.write_serializer_class or self.serializer_class
