@@ -207,7 +207,6 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_TASK_ALWAYS_EAGER = False
-CELERY_BEAT_SCHEDULE: dict = {}
 
 # --- executors ------------------------------------------------------------------------------------
 # Workers import executor classes only from these module prefixes (a template naming another module
@@ -215,6 +214,21 @@ CELERY_BEAT_SCHEDULE: dict = {}
 EXECUTOR_ALLOWED_MODULES = env_list("EXECUTOR_ALLOWED_MODULES", ["executors.builtin"])
 # Checks an executor class at template import (keeps jobtemplates from importing the worker side).
 EXECUTOR_INSPECTOR = "executors.loading.inspect_executor_class"
+# The runner: heartbeat and progress writes of running jobs, cancellation grace, time limits.
+JOB_HEARTBEAT_SECONDS = env_float("JOB_HEARTBEAT_SECONDS", 5.0)
+JOB_PROGRESS_NOTIFY_SECONDS = env_float("JOB_PROGRESS_NOTIFY_SECONDS", 10.0)
+JOB_CANCEL_GRACE_SECONDS = env_float("JOB_CANCEL_GRACE_SECONDS", 30.0)
+JOB_SOFT_TIME_LIMIT_SECONDS = env_int("JOB_SOFT_TIME_LIMIT_SECONDS", 6 * 60 * 60)
+JOB_SCRATCH_DIR = env_str("JOB_SCRATCH_DIR", "") or None
+# The reaper: a running job whose heartbeat is older than this is presumed orphaned; it runs again up
+# to JOB_MAX_ATTEMPTS claims, then errors. Created jobs are re-sent after JOB_RESEND_AFTER_SECONDS.
+JOB_REAPER_INTERVAL_SECONDS = env_float("JOB_REAPER_INTERVAL_SECONDS", 30.0)
+JOB_HEARTBEAT_STALE_SECONDS = env_float("JOB_HEARTBEAT_STALE_SECONDS", 60.0)
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3)
+JOB_RESEND_AFTER_SECONDS = env_float("JOB_RESEND_AFTER_SECONDS", 300.0)
+CELERY_BEAT_SCHEDULE = {
+    "reap-jobs": {"task": "executors.reap_jobs", "schedule": JOB_REAPER_INTERVAL_SECONDS},
+}
 # Schemas of PK/Name/JobOutput types list the caller's visible rows up to this many.
 TYPE_ENUM_CAP = env_int("TYPE_ENUM_CAP", 100)
 

@@ -18,6 +18,7 @@ from config.api.viewsets import ResourceViewSet, SoftDeleteMixin, request_json_o
 from config.errors import MalformedRequest, Problem
 from contracts.contracts import CONTRACTS
 from contracts.types import TypeParseError, parse_type
+from jobtemplates.api.jobs import CreateJobMixin
 from jobtemplates.api.serializers import TemplateSerializer, parameters_representation, template_representation
 from jobtemplates.filters import TEMPLATE_FILTER_FIELDS
 from jobtemplates.graph_svg import render_graph_svg
@@ -38,7 +39,7 @@ IMPORT_BODY = {
 }
 
 
-class JobTemplateViewSet(SoftDeleteMixin, ResourceViewSet):
+class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
     """Job templates: workable ones run an executor under a contract; meta-templates are graphs of them."""
 
     serializer_class = TemplateSerializer

@@ -49,6 +49,7 @@ class Job(SoftDeleteModel):
     heartbeat = models.DateTimeField(null=True, blank=True, help_text="last sign of life of the running worker")
     attempts = models.PositiveIntegerField(default=0, help_text="how many times a worker claimed it")
     enqueued_time = models.DateTimeField(null=True, blank=True, help_text="when its task was last sent")
+    sends = models.PositiveIntegerField(default=0, help_text="how many times its task was sent")
     # A fresh token per claim: a worker presumed dead (and replaced) cannot write over its successor.
     claim_token = models.UUIDField(null=True, blank=True, editable=False)
 

@@ -1,0 +1,1 @@
+"""Executors shipped with the service (the default allowed module prefix for workers)."""

@@ -1,0 +1,104 @@
+"""What an executor gets: its inputs and parameters, progress, cancellation, outputs, a log, scratch space."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from contracts.types import is_subtype, parse_type
+
+
+class JobCancelled(Exception):
+    """Raised by ``ctx.raise_if_cancelled()``: the job was cancelled while running."""
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """An input given as a job output (``JobOutput<…>``): its stored file, readable as bytes or a path."""
+
+    pk: int
+    name: str
+    type: str
+    job_id: int
+    path: Path
+
+    def read_bytes(self) -> bytes:
+        return self.path.read_bytes()
+
+
+class CapturingHandler(logging.Handler):
+    """Keeps the job's log lines, stored as its ``log`` output when the run ends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+class ExecutionContext:
+    """The executor's view of its job. Everything goes through here; executors never touch models."""
+
+    def __init__(
+        self,
+        *,
+        job_id: int,
+        inputs: Mapping[str, Any],
+        parameters: Mapping[str, Any],
+        outputs: Mapping[str, str],
+        scratch_dir: Path,
+        cancelled: threading.Event,
+        write: Callable[[str, str, Any], Any],
+        logger: logging.Logger,
+    ) -> None:
+        self.job_id = job_id
+        self.inputs = dict(inputs)
+        self.parameters = dict(parameters)
+        self.scratch_dir = scratch_dir
+        self.log = logger
+        self._declared_outputs = dict(outputs)
+        self._cancelled = cancelled
+        self._write = write
+        self._progress_lock = threading.Lock()
+        self._progress: tuple[float, dict[str, Any]] | None = None
+        self.written: dict[str, str] = {}
+
+    def progress(self, fraction: float, **data: Any) -> None:
+        """Report progress in [0, 1] with optional JSON data; written to the job at a throttled pace."""
+        fraction = min(1.0, max(0.0, float(fraction)))
+        with self._progress_lock:
+            self._progress = (fraction, data)
+
+    def take_progress(self) -> tuple[float, dict[str, Any]] | None:
+        """The progress reported since the last call (for the runner's writer)."""
+        with self._progress_lock:
+            progress, self._progress = self._progress, None
+        return progress
+
+    def cancelled(self) -> bool:
+        """True once the job was cancelled: stop soon (the worker terminates the run after a grace period)."""
+        return self._cancelled.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self._cancelled.is_set():
+            raise JobCancelled()
+
+    def write_output(self, name: str, data: Any, *, type: str | None = None) -> None:  # noqa: A002
+        """Store an output. A contract output takes the contract's type (or a given subtype of it);
+        any other output needs an explicit ``type``. JSON types take a JSON value; binary types bytes,
+        a file path or a file object."""
+        declared = self._declared_outputs.get(name)
+        if type is None:
+            if declared is None:
+                raise ValueError(f"output {name!r} is not in the contract; pass its type=")
+            type = declared
+        elif declared is not None and not is_subtype(parse_type(type), parse_type(declared)):
+            raise ValueError(f"output {name!r} must be a {declared}, not {type}")
+        self._write(name, type, data)
+        self.written[name] = str(parse_type(type))

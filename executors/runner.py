@@ -1,0 +1,241 @@
+"""The job runner: claim, prepare, run the executor, check its outputs, finish or error.
+
+The runner owns the lifecycle. While the executor runs, a watchdog thread beats the job's heartbeat,
+writes throttled progress, and watches for cancellation: when the job is cancelled it sets the flag
+``ctx.cancelled()`` reads, and if the executor has not returned after the grace period it terminates
+the worker child process that runs it (Celery's prefork pool starts a fresh one; the job is already
+``cancelled`` in the database, and any redelivered message is refused by the claim).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import tempfile
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from billiard.process import current_process
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from config.errors import ApplicationError
+from contracts.resident import resolve_value
+from contracts.types import is_subtype, parse_type
+from executors.base import contract_pin_accepts
+from executors.context import CapturingHandler, ExecutionContext, JobCancelled, OutputFile
+from executors.loading import ExecutorLoadError, load_executor_class
+from executors.packages import missing_packages
+from jobtemplates.models import Job, JobOutput, JobStatus
+from jobtemplates.services.jobs import (
+    Claim,
+    IllegalTransition,
+    StaleClaim,
+    job_claim,
+    job_heartbeat,
+    job_output_write,
+    job_progress,
+    job_transition,
+)
+
+logger = logging.getLogger(__name__)
+LOG_OUTPUT = ("log", "BLOB<'log'>")
+
+
+class JobFailed(Exception):
+    """The job cannot run or did not produce what its contract promises (message for error_reason)."""
+
+
+class Watchdog(threading.Thread):
+    """Heartbeat, throttled progress and cancellation watching for one running job."""
+
+    def __init__(self, claim: Claim, cancelled: threading.Event):
+        super().__init__(name=f"job-{claim.job_id}-watchdog", daemon=True)
+        self.claim = claim
+        self.cancelled = cancelled
+        self.stopping = threading.Event()
+        self.context: ExecutionContext | None = None
+        self.cancelled_at: float | None = None
+        self.last_notified = 0.0
+        self.may_terminate = current_process().name.startswith("ForkPoolWorker")
+
+    def run(self) -> None:
+        try:
+            while not self.stopping.wait(settings.JOB_HEARTBEAT_SECONDS):
+                self.tick()
+        finally:
+            connection.close()
+
+    def tick(self) -> None:
+        self.flush_progress()
+        status = job_heartbeat(claim=self.claim)
+        if status != JobStatus.RUNNING and not self.cancelled.is_set():
+            # Cancelled, or the claim was superseded: either way this run must stop.
+            logger.info("job %s is %s: asking the executor to stop", self.claim.job_id, status or "reclaimed")
+            self.cancelled.set()
+            self.cancelled_at = time.monotonic()
+        if self.cancelled_at is not None and time.monotonic() - self.cancelled_at > settings.JOB_CANCEL_GRACE_SECONDS:
+            self.terminate()
+
+    def flush_progress(self) -> None:
+        progress = self.context.take_progress() if self.context else None
+        if progress is None:
+            return
+        now = time.monotonic()
+        notify = now - self.last_notified >= settings.JOB_PROGRESS_NOTIFY_SECONDS
+        if notify:
+            self.last_notified = now
+        job_progress(claim=self.claim, progress=progress[0], data=progress[1], notify=notify)
+
+    def terminate(self) -> None:
+        if not self.may_terminate:
+            logger.error("job %s ignores cancellation; not in a pool child, so it cannot be terminated",
+                         self.claim.job_id)
+            self.cancelled_at = None
+            return
+        logger.error("job %s did not stop within %ss of its cancellation: terminating its worker process",
+                     self.claim.job_id, settings.JOB_CANCEL_GRACE_SECONDS)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.is_alive():
+            self.join(timeout=settings.JOB_HEARTBEAT_SECONDS + 5)
+
+
+def run_job(*, job_id: int, worker: str) -> str:
+    """Run one job to its end; returns what happened (for the worker's log)."""
+    close_old_connections()
+    claim = job_claim(job_id=job_id, worker=worker)
+    if claim is None:
+        status = Job.objects.filter(pk=job_id).values_list("status", flat=True).first()
+        return f"not claimable ({status or 'no such job'})"
+    cancelled = threading.Event()
+    watchdog = Watchdog(claim, cancelled)
+    log_handler = CapturingHandler()
+    job_logger = logging.getLogger(f"jobs.{job_id}")
+    job_logger.addHandler(log_handler)
+    job_logger.setLevel(logging.INFO)
+    watchdog.start()
+    try:
+        return _run_claimed(claim, cancelled, watchdog, job_logger, log_handler)
+    except (JobCancelled, StaleClaim):
+        return "cancelled"
+    except Exception as error:  # the executor's or ours: the job errors, the worker lives on
+        if cancelled.is_set():
+            return "cancelled"
+        reason = _reason(error)
+        job_logger.error("%s", reason)
+        _store_log(claim, log_handler.lines + ["", traceback.format_exc()])
+        _finish(claim, JobStatus.ERRORED, ("on_error",), {"error_reason": reason})
+        return f"errored: {reason}"
+    finally:
+        watchdog.stop()
+        job_logger.removeHandler(log_handler)
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, SoftTimeLimitExceeded):
+        return f"time limit exceeded ({settings.JOB_SOFT_TIME_LIMIT_SECONDS}s)"
+    if isinstance(error, JobFailed | ExecutorLoadError):
+        return str(error)
+    if isinstance(error, ApplicationError):
+        return f"{error.detail} " + "; ".join(f"{p.path}: {p.message}" for p in error.problems)
+    return f"{type(error).__name__}: {error}"
+
+
+def _run_claimed(
+    claim: Claim, cancelled: threading.Event, watchdog: Watchdog, job_logger: logging.Logger,
+    log_handler: CapturingHandler,
+) -> str:
+    job = Job.objects.select_related("template").get(pk=claim.job_id)
+    template = job.template
+    executor_class = load_executor_class(template.executor_class)
+    if not contract_pin_accepts(executor_class.contract, template.contract):
+        raise JobFailed(f"{template.executor_class} fulfils {executor_class.contract}, not {template.contract}")
+    missing = missing_packages(template.required_packages)
+    if missing:
+        raise JobFailed(f"the worker lacks required packages: {', '.join(missing)}")
+
+    def write(name: str, output_type: str, data: Any) -> None:
+        if job_heartbeat(claim=claim) is None:
+            raise StaleClaim(f"job {claim.job_id} was claimed by another worker")
+        job_output_write(job=job, name=name, output_type=output_type, data=data)
+
+    scratch_root = settings.JOB_SCRATCH_DIR
+    if scratch_root:
+        Path(scratch_root).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"job-{job.pk}-", dir=scratch_root) as scratch:
+        context = ExecutionContext(
+            job_id=job.pk,
+            inputs={name: _resolve(value, Path(scratch)) for name, value in job.input_values.items()},
+            parameters={name: _resolve(value, Path(scratch)) for name, value in job.resolved_parameters.items()},
+            outputs=template.outputs,
+            scratch_dir=Path(scratch),
+            cancelled=cancelled,
+            write=write,
+            logger=job_logger,
+        )
+        watchdog.context = context
+        job_logger.info("running %s (attempt %s) with %s", template.executor_class, claim.attempt,
+                        ", ".join(context.parameters) or "no parameters")
+        executor_class().run(context)
+    if cancelled.is_set():
+        return "cancelled"
+    absent = [
+        f"{name} ({output_type})" for name, output_type in template.outputs.items()
+        if name not in context.written or not is_subtype(parse_type(context.written[name]), parse_type(output_type))
+    ]
+    if absent:
+        raise JobFailed(f"the executor did not write its contract's outputs: {', '.join(absent)}")
+    watchdog.flush_progress()
+    _store_log(claim, log_handler.lines)
+    _finish(claim, JobStatus.FINISHED, ("on_finish",), {"progress": 1.0})
+    return "finished"
+
+
+def _resolve(given: dict[str, Any], scratch: Path) -> Any:
+    """What an executor receives for a given ``{value, type}``: rows, output files, or plain values."""
+    declared = parse_type(given["type"])
+    value = resolve_value(declared, given["value"], user=None)
+    if isinstance(value, JobOutput):
+        return OutputFile(pk=value.pk, name=value.name, type=value.type, job_id=value.job_id,
+                          path=_local_path(value, scratch))
+    return value
+
+
+def _local_path(output: JobOutput, scratch: Path) -> Path:
+    try:
+        return Path(output.file.path)
+    except NotImplementedError:  # remote storage (S3, …): fetch a copy into the scratch folder
+        target = scratch / "inputs" / f"{output.pk}-{output.name.replace(':', '_')}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with output.file.open("rb") as source, target.open("wb") as copy:
+            while chunk := source.read(1 << 20):
+                copy.write(chunk)
+        return target
+
+
+def _store_log(claim: Claim, lines: list[str]) -> None:
+    if not lines:
+        return
+    try:
+        job = Job.objects.get(pk=claim.job_id)
+        job_output_write(job=job, name=LOG_OUTPUT[0], output_type=LOG_OUTPUT[1], data="\n".join(lines).encode())
+    except Exception:  # the log is a convenience; never let it change the outcome
+        logger.exception("could not store the log of job %s", claim.job_id)
+
+
+def _finish(claim: Claim, status: str, actions: tuple[str, ...], fields: dict[str, Any]) -> None:
+    try:
+        job_transition(job_id=claim.job_id, to=status, actions=actions, token=claim.token,
+                       expected=(JobStatus.RUNNING,), fields={"end_time": timezone.now(), **fields})
+    except (IllegalTransition, StaleClaim) as error:
+        # Cancelled (or reclaimed) while finishing: the job's record already says what happened.
+        logger.info("job %s not marked %s: %s", claim.job_id, status, error)

@@ -1,0 +1,87 @@
+"""Representations of jobs (http-api.md §4.1) and job outputs — compat keys first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from jobtemplates.models import Job, JobOutput
+
+_time = serializers.DateTimeField()
+
+
+def _when(value) -> str | None:
+    return _time.to_representation(value) if value else None
+
+
+def output_representation(output: JobOutput) -> dict[str, Any]:
+    return {"pk": output.pk, "name": output.name, "type": output.type}
+
+
+def job_representation(job: Job) -> dict[str, Any]:
+    """The §4.1 job. Outputs and children come from prefetched rows when the job was listed."""
+    saved = job.pk is not None
+    return {
+        "pk": job.pk,
+        "template": {"pk": job.template.pk, "name": job.template.name, "version": job.template.version},
+        "parent": job.parent_id,
+        "start_time": _when(job.start_time),
+        "end_time": _when(job.end_time),
+        "error_reason": job.error_reason,
+        "input_values": job.input_values,
+        "parameter_values": job.parameter_values,
+        "node": job.node,
+        "description": job.description,
+        "outputs": [output_representation(o) for o in job.outputs.all() if o.deletion_time is None] if saved else [],
+        "is_cancelled": job.is_cancelled,
+        "creator": job.creator_id,
+        "creation_time": _when(job.creation_time),
+        "deletion_time": _when(job.deletion_time),
+        # ours
+        "status": job.status,
+        "progress": job.progress,
+        "children": [child.pk for child in job.children.all()] if saved else [],
+        "child_name": job.child_name,
+        "worker": job.worker,
+        "attempts": job.attempts,
+        "resolved_parameters": job.resolved_parameters,
+        "notification_override": job.notification_override,
+        "child_notification_overrides": job.child_notification_overrides,
+    }
+
+
+def output_info(output: JobOutput) -> dict[str, Any]:
+    return {
+        "pk": output.pk,
+        "job": output.job_id,
+        "name": output.name,
+        "type": output.type,
+        "size": output.size,
+        "creation_time": _when(output.creation_time),
+        "deletion_time": _when(output.deletion_time),
+        "source": output.source_id,
+    }
+
+
+@extend_schema_field({"type": "object"})
+class JobSerializer(serializers.BaseSerializer):
+    """A job: what it was given and resolved, its status, progress, outputs and children."""
+
+    def to_representation(self, instance: Job) -> dict[str, Any]:
+        return job_representation(instance)
+
+
+@extend_schema_field({"type": "object"})
+class JobOutputSerializer(serializers.BaseSerializer):
+    """A job output: its job, name, type and size (download it from …/download)."""
+
+    def to_representation(self, instance: JobOutput) -> dict[str, Any]:
+        return output_info(instance)
+
+
+class JobDescriptionSerializer(serializers.Serializer):
+    """The one field of a job that may change after creation."""
+
+    description = serializers.CharField(allow_blank=True, max_length=100_000)

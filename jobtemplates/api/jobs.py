@@ -1,0 +1,204 @@
+"""``/v1/jobs`` and ``/v1/job-outputs`` (http-api.md §4.2), and create-job on templates (§3.4).
+
+You see your own jobs and the jobs of templates you can see (admins: all). Cancel is for the job's
+creator and admins; abort, delete, hard delete and reinstate for admins.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from config.api.filterspec import FilterFields
+from config.api.viewsets import ResourceViewSet, SoftDeleteMixin, request_json_object
+from config.errors import Conflict, NotFound, PermissionDenied, Problem
+from config.softdelete import hard_delete
+from contracts.types import TypeParseError, parse_type
+from jobtemplates.api.job_serializers import (
+    JobDescriptionSerializer,
+    JobOutputSerializer,
+    JobSerializer,
+    job_representation,
+    output_info,
+)
+from jobtemplates.models import Job, JobOutput, JobStatus
+from jobtemplates.selectors import job_output_visible_to, job_visible_to
+from jobtemplates.services.jobs import job_abort, job_cancel, job_create, job_output_delete
+
+CREATE_JOB_BODY = {
+    "type": "object",
+    "required": ["input_values"],
+    "properties": {
+        "input_values": {"type": "object", "description": "input name → {value, type}"},
+        "parameter_values": {"type": "object", "description": "parameter name → {value, type}"},
+        "description": {"type": "string"},
+        "notification_override": {"type": "object"},
+        "child_notification_overrides": {"type": "object"},
+    },
+}
+# An output's type string may contain anything but must not swallow a trailing "/info".
+OUTPUT_ROUTE = r"outputs/(?P<output_name>[^/]+)/(?P<type_string>(?:(?!/info/?$).)+)"
+
+
+def job_queryset():
+    return Job.objects.select_related("template").prefetch_related(
+        Prefetch("outputs", queryset=JobOutput.objects.order_by("pk")),
+        Prefetch("children", queryset=Job.objects.only("pk", "parent_id").order_by("pk")),
+    )
+
+
+class CreateJobMixin:
+    """``POST /v1/job-templates/{pk}/create-job`` for the template viewset."""
+
+    @extend_schema(
+        request={"application/json": CREATE_JOB_BODY},
+        parameters=[OpenApiParameter("dry_run", bool, description="check and show the job; create nothing")],
+        responses=JobSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path="create-job", url_name="create-job")
+    def create_job(self, request: Request, pk=None) -> Response:
+        """Create a job from this template: every input of its contract with a value of an accepted type,
+        parameters (defaults fill the rest), an optional description and notification overrides. All
+        problems come back at once (400 when a type string does not parse, 422 otherwise)."""
+        template = self.get_object()
+        dry_run = request.query_params.get("dry_run", "").lower() in {"1", "true", "yes"}
+        job = job_create(template=template, body=request_json_object(request), creator=request.user,
+                         dry_run=dry_run)
+        if dry_run:
+            return Response(job_representation(job))
+        return Response(job_representation(job_queryset().get(pk=job.pk)))
+
+
+JOB_FILTER_FIELDS = FilterFields(
+    Job,
+    ["pk", "description", "status", "progress", "is_cancelled", "start_time", "end_time", "creation_time",
+     "deletion_time", "error_reason", "child_name", "worker", "attempts",
+     "template.pk", "template.name", "template.version", "template.kind", "parent.pk", "creator.username"],
+    aliases={"template": "template__pk", "parent": "parent__pk", "creator": "creator__pk", "node": "node"},
+)
+
+
+class JobViewSet(mixins.UpdateModelMixin, SoftDeleteMixin, ResourceViewSet):
+    """Jobs: what they were given, their status and progress, outputs and children."""
+
+    serializer_class = JobSerializer
+    filter_fields = JOB_FILTER_FIELDS
+    query_filters = {"status": "status", "template": "template", "parent": "parent", "creator": "creator"}
+    admin_actions = frozenset({"destroy", "hard", "reinstate", "abort", "output_delete"})
+
+    def get_queryset(self):
+        return job_visible_to(user=self.request.user, queryset=job_queryset())
+
+    def retrieve(self, request: Request, pk=None) -> Response:
+        return Response(job_representation(self.get_object()))
+
+    def _require_creator_or_admin(self, job: Job, what: str) -> None:
+        user = self.request.user
+        if not (user.is_staff or job.creator_id == user.pk):
+            raise PermissionDenied(f"Only the job's creator or an admin may {what} it.")
+
+    @extend_schema(request=JobDescriptionSerializer, responses=JobSerializer)
+    def update(self, request: Request, pk=None, partial: bool = False) -> Response:
+        """Change a job's description (the only field that may change; creator or admin)."""
+        job = self.get_object()
+        self._require_creator_or_admin(job, "describe")
+        serializer = JobDescriptionSerializer(data=request_json_object(request, empty={}))
+        serializer.is_valid(raise_exception=True)
+        Job.objects.filter(pk=job.pk).update(description=serializer.validated_data["description"])
+        return Response(job_representation(self.get_queryset().get(pk=job.pk)))
+
+    @extend_schema(request=JobDescriptionSerializer, responses=JobSerializer)
+    def partial_update(self, request: Request, pk=None) -> Response:
+        return self.update(request, pk=pk, partial=True)
+
+    def perform_hard_delete(self, instance: Job) -> None:
+        if instance.status == JobStatus.RUNNING or instance.children.filter(status=JobStatus.RUNNING).exists():
+            raise Conflict("A running job cannot be deleted; cancel it first.", code="job_running",
+                           problems=[Problem(path="status", code="job_running", message="running")],
+                           extra={"status": instance.status})
+        for output in instance.outputs.filter(source__isnull=True):
+            output.file.delete(save=False)
+        hard_delete(instance=instance)
+
+    @extend_schema(request=None, responses=JobSerializer)
+    @action(detail=True, methods=["delete", "post"], url_path="cancel", url_name="cancel")
+    def cancel(self, request: Request, pk=None) -> Response:
+        """Cancel the job (and its unfinished children): a queued job never runs, a running one is asked
+        to stop and terminated after a grace period. Cancelling a cancelled job changes nothing; a
+        finished or errored one is a 409. For the job's creator and admins."""
+        job = self.get_object()
+        self._require_creator_or_admin(job, "cancel")
+        job_cancel(job=job)
+        return Response(job_representation(self.get_queryset().get(pk=job.pk)))
+
+    @extend_schema(request=None, responses=JobSerializer)
+    @action(detail=True, methods=["delete", "post"], url_path="abort", url_name="abort")
+    def abort(self, request: Request, pk=None) -> Response:
+        """Admins: put a running or errored job back to ``created``, remove its outputs, queue it again."""
+        job = job_abort(job=self.get_object())
+        return Response(job_representation(self.get_queryset().get(pk=job.pk)))
+
+    def _output(self, job: Job, output_name: str, type_string: str) -> JobOutput:
+        output = next((o for o in job.outputs.all() if o.name == output_name and o.type == type_string
+                       and o.deletion_time is None), None)
+        if output is None:
+            try:  # the type may be written in another (non-canonical) spelling
+                canonical = str(parse_type(type_string))
+            except TypeParseError:
+                canonical = None
+            output = next((o for o in job.outputs.all() if o.name == output_name and o.type == canonical
+                           and o.deletion_time is None), None)
+        if output is None:
+            raise NotFound(f"Job {job.pk} has no output {output_name!r} of type {type_string}.")
+        return output
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get", "delete"], url_path=OUTPUT_ROUTE, url_name="output")
+    def output(self, request: Request, pk=None, output_name: str = "", type_string: str = ""):
+        """Download an output's bytes (GET), or delete it (DELETE, admins)."""
+        job = self.get_object()
+        output = self._output(job, output_name, type_string)
+        if request.method == "DELETE":
+            if not request.user.is_staff:
+                raise PermissionDenied("Only admins may delete outputs.")
+            job_output_delete(output=output)
+            return Response(status=204)
+        return download_response(output)
+
+    @extend_schema(responses=JobOutputSerializer)
+    @action(detail=True, methods=["get"], url_path=rf"{OUTPUT_ROUTE}/info", url_name="output-info")
+    def output_info(self, request: Request, pk=None, output_name: str = "", type_string: str = ""):
+        """An output's metadata (pk, name, type, size, times)."""
+        return Response(output_info(self._output(self.get_object(), output_name, type_string)))
+
+
+def download_response(output: JobOutput) -> FileResponse:
+    filename = f"job{output.job_id}-{output.name.replace(':', '_')}"
+    return FileResponse(output.file.open("rb"), as_attachment=True, filename=filename,
+                        content_type="application/octet-stream")
+
+
+class JobOutputViewSet(mixins.RetrieveModelMixin, ResourceViewSet):
+    """Job outputs, visible as their jobs are; download their bytes from ``{pk}/download``."""
+
+    serializer_class = JobOutputSerializer
+    filter_fields = FilterFields(
+        JobOutput, ["pk", "name", "type", "size", "creation_time", "deletion_time", "job.pk", "job.status",
+                    "job.template.name"], aliases={"job": "job__pk"},
+    )
+    query_filters = {"job": "job", "name": "name", "type": "type"}
+
+    def get_queryset(self):
+        return job_output_visible_to(user=self.request.user, queryset=JobOutput.objects.all())
+
+    @extend_schema(request=None, responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get", "post"], url_path="download", url_name="download")
+    def download(self, request: Request, pk=None):
+        """The output's bytes."""
+        return download_response(self.get_object())

@@ -1,0 +1,35 @@
+"""Job services: create, transition, cancel, abort, outputs, meta-job orchestration, reaping."""
+
+from jobtemplates.services.jobs.cancellation import job_abort, job_cancel, job_cancel_tree
+from jobtemplates.services.jobs.creation import TemplateDeleted, job_create
+from jobtemplates.services.jobs.enqueueing import job_enqueue
+from jobtemplates.services.jobs.metajobs import meta_job_advance
+from jobtemplates.services.jobs.outputs import job_output_delete, job_output_write
+from jobtemplates.services.jobs.transitions import (
+    Claim,
+    IllegalTransition,
+    StaleClaim,
+    job_claim,
+    job_heartbeat,
+    job_progress,
+    job_transition,
+)
+
+__all__ = [
+    "Claim",
+    "IllegalTransition",
+    "StaleClaim",
+    "TemplateDeleted",
+    "job_abort",
+    "job_cancel",
+    "job_cancel_tree",
+    "job_claim",
+    "job_create",
+    "job_enqueue",
+    "job_heartbeat",
+    "job_output_delete",
+    "job_output_write",
+    "job_progress",
+    "job_transition",
+    "meta_job_advance",
+]

@@ -1,0 +1,52 @@
+"""create-job: check the request, write the job (and a meta-job's ready children), enqueue after commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from config.errors import Conflict
+from jobtemplates.models import Job, JobTemplate
+from jobtemplates.services.jobs.enqueueing import job_enqueue
+from jobtemplates.services.jobs.metajobs import meta_job_start
+from jobtemplates.services.jobs.requests import JobRequest, check_job_request
+
+
+class TemplateDeleted(Conflict):
+    code = "template_deleted"
+
+
+def job_build(*, template: JobTemplate, request: JobRequest, creator, parent: Job | None = None,
+              child_name: str | None = None) -> Job:
+    """An unsaved job from a checked request."""
+    return Job(
+        template=template,
+        parent=parent,
+        child_name=child_name,
+        creator=creator if getattr(creator, "pk", None) else None,
+        description=request.description,
+        input_values=request.input_values,
+        parameter_values=request.parameter_values,
+        resolved_parameters=request.resolved_parameters,
+        notification_override=request.notification_override,
+        child_notification_overrides=request.child_notification_overrides,
+    )
+
+
+def job_create(*, template: JobTemplate, body: Any, creator, dry_run: bool = False) -> Job:
+    """Create a job from ``template`` (http-api.md §3.4). ``dry_run`` checks and returns the job that
+    would be created, unsaved. A soft-deleted template is a 409."""
+    if template.deletion_time is not None:
+        raise TemplateDeleted(f"{template} is deleted; reinstate it or use another version.")
+    request = check_job_request(template=template, body=body, user=creator)
+    job = job_build(template=template, request=request, creator=creator)
+    if dry_run:
+        return job
+    with transaction.atomic():
+        job.save()
+        if template.is_meta:
+            meta_job_start(parent=job)
+        else:
+            job_enqueue(job_id=job.pk)
+    return job

@@ -1,0 +1,111 @@
+"""Job outputs: written by the runner through Django's storage, surfaced on parents, removed on abort."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from typing import Any
+
+from django.core.files.base import ContentFile, File
+from django.db import transaction
+
+from config.errors import Conflict, InvalidRequest, Problem
+from contracts.types import Type, is_json_type, parse_type, validate_value
+from jobtemplates.models import Job, JobOutput
+
+COMPRESSED_MEMBER = "data"
+
+
+def encode_output(output_type: Type, data: Any) -> bytes | File:
+    """Bytes to store for a value of ``output_type`` (types-and-contracts.md §5): JSON types as UTF-8
+    JSON (the value validated first), ``Compressed`` as a zip with one member ``data``, binary types as
+    given (bytes, a str path's file, or a file object)."""
+    if is_json_type(output_type):
+        problems = validate_value(output_type, data)
+        if problems:
+            detail = "; ".join(f"{p.path or 'value'}: {p.message}" for p in problems[:5])
+            raise InvalidRequest(f"not a valid {output_type} value: {detail}", code="invalid_output")
+        return json.dumps(data, ensure_ascii=False).encode("utf-8")
+    if output_type.name == "Compressed":
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(COMPRESSED_MEMBER, _as_bytes(data))
+        return buffer.getvalue()
+    if isinstance(data, bytes | bytearray | memoryview):
+        return bytes(data)
+    if isinstance(data, str):
+        return File(open(data, "rb"))  # noqa: SIM115 - closed by job_output_write
+    if hasattr(data, "read"):
+        return File(data)
+    raise InvalidRequest(f"{output_type} outputs are bytes, a file path or a file object", code="invalid_output")
+
+
+def _as_bytes(data: Any) -> bytes:
+    if isinstance(data, bytes | bytearray | memoryview):
+        return bytes(data)
+    if isinstance(data, str):
+        with open(data, "rb") as handle:
+            return handle.read()
+    return data.read()
+
+
+def decode_json_output(output: JobOutput) -> Any:
+    with output.file.open("rb") as handle:
+        return json.loads(handle.read().decode("utf-8"))
+
+
+def job_output_write(*, job: Job, name: str, output_type: str, data: Any) -> JobOutput:
+    """Store an output (replacing one of the same name and type written earlier in this run)."""
+    parsed = parse_type(output_type)
+    content = encode_output(parsed, data)
+    canonical = str(parsed)
+    try:
+        with transaction.atomic():
+            existing = JobOutput.objects.filter(job=job, name=name, type=canonical).first()
+            if existing is not None:
+                existing.file.delete(save=False)
+                existing.delete()
+            output = JobOutput(job=job, name=name, type=canonical)
+            stored = content if isinstance(content, File) else ContentFile(content)
+            output.file.save(f"{name.replace(':', '_')}", stored, save=False)
+            output.size = output.file.size
+            output.save()
+    finally:
+        if isinstance(content, File):
+            content.close()
+    return output
+
+
+def job_outputs_surface(*, parent: Job, child: Job) -> list[JobOutput]:
+    """Show a finished child's outputs on its parent as ``child:output`` (sharing the stored file)."""
+    existing = set(parent.outputs.values_list("name", "type"))
+    surfaced = []
+    for output in child.outputs.filter(deletion_time__isnull=True):
+        name = f"{child.child_name}:{output.name}"
+        if (name, output.type) in existing:
+            continue
+        surfaced.append(JobOutput(job=parent, name=name, type=output.type, file=output.file.name,
+                                  size=output.size, source=output))
+    return JobOutput.objects.bulk_create(surfaced)
+
+
+def job_outputs_remove(*, job: Job) -> int:
+    """Delete a job's outputs and their files (abort: the job will run again)."""
+    removed = 0
+    for output in job.outputs.all():
+        if output.source_id is None and not output.surfaced_as.exists():
+            output.file.delete(save=False)
+        output.delete()
+        removed += 1
+    return removed
+
+
+def job_output_delete(*, output: JobOutput) -> None:
+    """Admin removal of one output; refused while a parent still shows it."""
+    if output.surfaced_as.filter(deletion_time__isnull=True).exists():
+        raise Conflict("This output is shown on a parent job; delete it there first.", code="referenced",
+                       problems=[Problem(path="", code="referenced", message="surfaced on a parent job")])
+    if output.source_id is None:
+        output.file.delete(save=False)
+    output.delete()

@@ -1,0 +1,83 @@
+"""The reaper (run by beat): recover jobs whose worker died and jobs whose message was lost.
+
+The database is the source of truth; we never rely on broker redelivery (Redis returns an unacked
+message only after its visibility timeout, an hour by default, and the embedded filesystem broker
+never does). A redelivered or duplicated message is harmless: the atomic claim refuses it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from jobtemplates.models import FINAL_STATUSES, Job, JobStatus, TemplateKind
+from jobtemplates.services.jobs.enqueueing import send_run_job
+from jobtemplates.services.jobs.metajobs import meta_job_advance
+from jobtemplates.services.jobs.transitions import IllegalTransition, job_transition
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ReapReport:
+    requeued: list[int] = field(default_factory=list)
+    errored: list[int] = field(default_factory=list)
+    resent: list[int] = field(default_factory=list)
+    advanced: list[int] = field(default_factory=list)
+
+
+def jobs_reap() -> ReapReport:
+    """One pass: stale running jobs are re-queued (or errored past the attempt limit), created jobs
+    whose message seems lost are sent again (with backoff), and unfinished meta-jobs are advanced."""
+    report = ReapReport()
+    now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.JOB_HEARTBEAT_STALE_SECONDS)
+    workable = Job.objects.filter(deletion_time__isnull=True, template__kind=TemplateKind.WORKABLE)
+    for job in workable.filter(status=JobStatus.RUNNING, heartbeat__lt=stale_before).only("pk", "attempts", "claim_token"):
+        _recover(job, report)
+    # A created job's message is presumed lost once it has waited long enough; the wait doubles with
+    # every resend, so a long but healthy queue collects few duplicates.
+    resend_after = timedelta(seconds=settings.JOB_RESEND_AFTER_SECONDS)
+    waiting = workable.filter(status=JobStatus.CREATED).filter(
+        Q(enqueued_time__isnull=True) | Q(enqueued_time__lt=now - resend_after)
+    )
+    for job in waiting.only("pk", "enqueued_time", "sends"):
+        if job.enqueued_time is not None and now - job.enqueued_time < resend_after * (2 ** max(0, job.sends - 1)):
+            continue
+        Job.objects.filter(pk=job.pk).update(enqueued_time=now, sends=F("sends") + 1)
+        if send_run_job(job.pk):
+            report.resent.append(job.pk)
+    for parent_id in Job.objects.filter(template__kind=TemplateKind.META, deletion_time__isnull=True).exclude(
+        status__in=FINAL_STATUSES
+    ).values_list("pk", flat=True):
+        meta_job_advance(parent_id=parent_id)
+        report.advanced.append(parent_id)
+    if report.requeued or report.errored or report.resent:
+        logger.warning("reaper: requeued %s, errored %s, resent %s", report.requeued, report.errored, report.resent)
+    return report
+
+
+def _recover(job: Job, report: ReapReport) -> None:
+    try:
+        if job.attempts >= settings.JOB_MAX_ATTEMPTS:
+            job_transition(
+                job_id=job.pk, to=JobStatus.ERRORED, actions=("on_error",), token=job.claim_token,
+                fields={"end_time": timezone.now(),
+                        "error_reason": f"its worker stopped responding {job.attempts} times; giving up"},
+            )
+            report.errored.append(job.pk)
+            return
+        job_transition(
+            job_id=job.pk, to=JobStatus.CREATED, actions=("on_release", "on_reset"), token=job.claim_token,
+            fields={"claim_token": None, "worker": None, "heartbeat": None, "enqueued_time": timezone.now()},
+            transition_data={"reason": "worker lost", "attempt": job.attempts},
+        )
+    except IllegalTransition:
+        return  # it moved on meanwhile (finished, cancelled, claimed again)
+    send_run_job(job.pk)
+    report.requeued.append(job.pk)

@@ -1,0 +1,196 @@
+"""Checking a create-job body (http-api.md §3.4) against a template, collecting every problem.
+
+An unparseable declared type makes the answer a 400 (bad syntax); every other problem (missing,
+unknown, not accepted, invalid value, missing or invisible row, const overridden, bad notification)
+a 422. Either way all problems found are listed, each with its path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from config.errors import InvalidRequest, MalformedRequest, Problem, join_path
+from contracts.resident import value_problems
+from contracts.types import Type, TypeParseError, accepts, parse_type
+from jobtemplates.graph import SEPARATOR
+from jobtemplates.models import JobTemplate
+from notifications.kinds import parse_override
+
+BODY_KEYS = {"input_values", "parameter_values", "description", "notification_override",
+             "child_notification_overrides"}
+VALUE_KEYS = {"value", "type"}
+
+
+@dataclass
+class JobRequest:
+    """A checked create-job body: given values (types canonical), every parameter resolved."""
+
+    input_values: dict[str, dict[str, Any]]
+    parameter_values: dict[str, dict[str, Any]]
+    resolved_parameters: dict[str, dict[str, Any]]
+    description: str
+    notification_override: dict[str, Any] | None
+    child_notification_overrides: dict[str, Any] | None
+
+
+class _RequestChecker:
+    def __init__(self, template: JobTemplate, user):
+        self.template = template
+        self.user = user
+        self.problems: list[Problem] = []
+        self.syntax_error = False
+
+    def problem(self, path: str, code: str, message: str) -> None:
+        self.problems.append(Problem(path=path, code=code, message=message))
+
+    def check(self, body: Any) -> JobRequest | None:
+        if not isinstance(body, dict):
+            raise MalformedRequest("The body must be a JSON object.", problems=[
+                Problem(path="", code="wrong_type", message="expected {input_values, parameter_values?, …}")
+            ])
+        for key in sorted(set(body) - BODY_KEYS):
+            self.problem(key, "unknown_key", f"unknown key {key!r}; allowed: {', '.join(sorted(BODY_KEYS))}")
+        inputs = self.inputs(body.get("input_values"))
+        parameters, resolved = self.parameters(body.get("parameter_values", {}))
+        description = body.get("description", "")
+        if description is None:
+            description = ""
+        if not isinstance(description, str):
+            self.problem("description", "wrong_type", "description must be a string")
+        override = body.get("notification_override")
+        _, notification_problems = parse_override(override, "notification_override")
+        for p in notification_problems:
+            self.problem(p.path, p.code, p.message)
+        child_overrides = self.child_overrides(body.get("child_notification_overrides"))
+        if self.problems:
+            return None
+        return JobRequest(
+            input_values=inputs, parameter_values=parameters, resolved_parameters=resolved,
+            description=description, notification_override=override,
+            child_notification_overrides=child_overrides,
+        )
+
+    # --- values -----------------------------------------------------------------------------------
+
+    def typed_value(self, raw: Any, path: str, allowed: list[str]) -> dict[str, Any] | None:
+        """Check ``{"value", "type"}`` against a slot; returns it with the type canonical."""
+        if not isinstance(raw, dict):
+            self.problem(path, "wrong_type", 'expected {"value": …, "type": "<type string>"}')
+            return None
+        for key in sorted(set(raw) - VALUE_KEYS):
+            self.problem(join_path(path, key), "unknown_key", f"unknown key {key!r}; expected value and type")
+        if "value" not in raw:
+            self.problem(join_path(path, "value"), "required", "a value is required")
+        type_text = raw.get("type")
+        if not isinstance(type_text, str):
+            self.problem(join_path(path, "type"), "required" if type_text is None else "wrong_type",
+                         "the value's type (a type string) is required")
+            return None
+        try:
+            declared = parse_type(type_text)
+        except TypeParseError as error:
+            self.syntax_error = True
+            self.problem(join_path(path, "type"), "unparseable_type", str(error))
+            return None
+        slot: list[Type] = [parse_type(text) for text in allowed]
+        if not accepts(slot, declared):
+            self.problem(join_path(path, "type"), "not_accepted",
+                         f"{declared} is not a sub-type of any allowed type: {', '.join(allowed)}")
+            return None
+        if "value" not in raw:
+            return None
+        problems = value_problems(declared, raw["value"], user=self.user, path=join_path(path, "value"))
+        self.problems.extend(problems)
+        return None if problems else {"value": raw["value"], "type": str(declared)}
+
+    def inputs(self, raw: Any) -> dict[str, dict[str, Any]]:
+        if raw is None:
+            self.problem("input_values", "required", "input_values is required (use {} when there are none)")
+            return {}
+        if not isinstance(raw, dict):
+            self.problem("input_values", "wrong_type", "input_values is an object: input name → {value, type}")
+            return {}
+        slots: dict[str, list[str]] = self.template.inputs
+        checked = {}
+        for name in sorted(set(raw) - set(slots)):
+            self.problem(f"input_values.{name}", "unknown_input",
+                         f"{self.template} has no input {name!r}; it has: {', '.join(slots) or 'none'}")
+        for name, allowed in slots.items():
+            if name not in raw:
+                self.problem(f"input_values.{name}", "required", f"input {name!r} is required ({', '.join(allowed)})")
+                continue
+            value = self.typed_value(raw[name], f"input_values.{name}", allowed)
+            if value is not None:
+                checked[name] = value
+        return checked
+
+    def parameters(self, raw: Any) -> tuple[dict[str, dict], dict[str, dict]]:
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            self.problem("parameter_values", "wrong_type", "parameter_values is an object: name → {value, type}")
+            return {}, {}
+        declared = {p.name: p for p in self.template.parameters.all()}
+        for name in sorted(set(raw) - set(declared)):
+            self.problem(f"parameter_values.{name}", "unknown_parameter",
+                         f"{self.template} has no parameter {name!r}")
+        given: dict[str, dict] = {}
+        resolved: dict[str, dict] = {}
+        for name, parameter in declared.items():
+            path = f"parameter_values.{name}"
+            if name in raw:
+                if parameter.const:
+                    self.problem(path, "const_parameter", f"{name!r} is const (its default is always used)")
+                    continue
+                value = self.typed_value(raw[name], path, parameter.types)
+                if value is not None:
+                    given[name] = resolved[name] = value
+            elif parameter.has_default:
+                resolved[name] = {"value": parameter.default, "type": parameter.default_type}
+            else:
+                self.problem(path, "required", f"parameter {name!r} has no default and must be given "
+                                               f"({', '.join(parameter.types)})")
+        return given, resolved
+
+    def child_overrides(self, raw: Any) -> dict[str, Any] | None:
+        if raw is None:
+            return None
+        path = "child_notification_overrides"
+        if not self.template.is_meta:
+            self.problem(path, "not_meta", "only jobs of meta-templates have children")
+            return None
+        if not isinstance(raw, dict):
+            self.problem(path, "wrong_type", "an object: child path (child or child:grandchild) → override")
+            return None
+        descendants = descendant_paths(self.template)
+        for key, override in raw.items():
+            key_path = f"{path}.{key}"
+            if key not in descendants:
+                self.problem(key_path, "unknown_child",
+                             f"no descendant {key!r}; descendants: {', '.join(sorted(descendants)) or 'none'}")
+                continue
+            _, problems = parse_override(override, key_path)
+            for p in problems:
+                self.problem(p.path, p.code, p.message)
+        return raw
+
+
+def descendant_paths(template: JobTemplate) -> set[str]:
+    """``child`` and ``child:grandchild`` paths of a meta-template's nodes, all the way down."""
+    paths: set[str] = set()
+    for node in template.nodes.select_related("child"):
+        paths.add(node.name)
+        if node.child.is_meta:
+            paths |= {f"{node.name}{SEPARATOR}{inner}" for inner in descendant_paths(node.child)}
+    return paths
+
+
+def check_job_request(*, template: JobTemplate, body: Any, user) -> JobRequest:
+    """The checked request, or raise 400 (an unparseable type among the problems) / 422."""
+    checker = _RequestChecker(template, user)
+    request = checker.check(body)
+    if request is None:
+        error = MalformedRequest if checker.syntax_error else InvalidRequest
+        raise error("The job request is invalid.", problems=checker.problems, code="invalid_job_request")
+    return request
