@@ -8,8 +8,9 @@ kombu's stock ``filesystem://`` transport (5.7) cannot survive load, see celery/
   payload into it (under ``flock``).  The consumer lists the folder, moves the file away and
   reads it *without* taking the lock, so it regularly reads an empty or half-written file.
 * ``json.loads`` then raises inside the consumer, the exception escapes ``drain_events`` and the
-  Celery worker stops with "Unrecoverable error: JSONDecodeError".  Measured here: 46 to 1,387
-  of 3,000 tasks completed before the worker died.
+  Celery worker stops with "Unrecoverable error: JSONDecodeError".  Measured: 46 to 1,387 of
+  3,000 tasks completed before the worker died; tests/config/test_broker_soak.py reproduces it
+  (``SOAK_BROKER=stock``) and guards this transport against it.
 * Exchange tables (``control/*.exchange``) have the same flaw: a first binding is written with
   ``open('wb')``, which truncates before the lock is taken, so a concurrent reader can parse an
   empty table and two processes binding at once can lose one binding.
@@ -44,16 +45,19 @@ Known limits, shared with the stock transport: a message is deleted once read, s
 process that dies hard (SIGKILL, OOM) loses the messages it had prefetched or was running (a
 graceful shutdown or a lost pool child still requeues through kombu's QoS); the database-driven
 reaper recovers those jobs.  Round-trip latency is bounded by ``polling_interval`` (0.05 s here,
-1 s in kombu).  Messages have no TTL, and remote control (pidbox) works as far as the stock
-transport's fanout does.  POSIX only.
+1 s in kombu).  Messages have no TTL.  Remote control (pidbox: ``celery inspect``/``control``)
+works through the fanout tables, but a worker's binding outlives it, so every later broadcast
+also leaves one file for each worker node name that is gone.  POSIX only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
 import shutil
+import threading
 import time
 import uuid
 from collections import deque
@@ -80,6 +84,18 @@ TEMP_SUFFIX = ".tmp"
 CLAIMED_SUFFIX = ".claimed"
 
 
+_stamp_lock = threading.Lock()
+_last_stamp = 0
+
+
+def _next_stamp() -> int:
+    """Wall-clock nanoseconds, strictly increasing within this process (keeps one publisher's order)."""
+    global _last_stamp
+    with _stamp_lock:
+        _last_stamp = max(time.time_ns(), _last_stamp + 1)
+        return _last_stamp
+
+
 def message_filename(queue: str) -> str:
     """Final name of a new message of ``queue``, in kombu's ``<sort key>.<queue>.msg`` format.
 
@@ -87,7 +103,7 @@ def message_filename(queue: str) -> str:
     which neither sorts as text nor survives a reboot) plus a uuid for uniqueness; it contains no
     dot, so the part after the first dot is exactly ``<queue>.msg`` as kombu's consumers expect.
     """
-    return f"{time.time_ns():020d}_{uuid.uuid4().hex}.{queue}{MESSAGE_SUFFIX}"
+    return f"{_next_stamp():020d}_{uuid.uuid4().hex}.{queue}{MESSAGE_SUFFIX}"
 
 
 def is_message_of(filename: str, queue: str) -> bool:
@@ -258,25 +274,42 @@ class Channel(filesystem.Channel):
     # --- publish ------------------------------------------------------------------------------------
 
     def _put(self, queue: str, payload: dict, **kwargs: Any) -> None:
-        """Publish ``payload``: write a hidden temporary file, then rename it into place."""
+        """Publish ``payload`` to ``queue`` (see ``_publish``)."""
         if not queue or any(sep and sep in queue for sep in (os.sep, os.altsep, "\0")):
             raise ChannelError(f"Invalid queue name for the filesystem transport: {queue!r}")
         name = message_filename(queue)
-        final = self.data_folder_out / name
+        data = str_to_bytes(dumps(payload))
+        try:
+            try:
+                self._publish(name, data)
+            except FileNotFoundError:
+                # The broker folder was removed under a running process (e.g. `make clean`).
+                self._make_folders()
+                self._publish(name, data)
+        except OSError as exc:
+            raise ChannelError(f"Cannot add message {name!r} to {str(self.data_folder_out)!r}") from exc
+
+    def _publish(self, name: str, data: bytes) -> None:
+        """Write a hidden temporary file, then rename it to its final ``.msg`` name."""
         # Same folder as the final name, so os.replace is a same-filesystem, atomic rename.
         temp = self.data_folder_out / f".{name}{TEMP_SUFFIX}"
         try:
             with open(temp, "wb") as f:
-                f.write(str_to_bytes(dumps(payload)))
+                f.write(data)
                 if self.fsync:
                     f.flush()
                     os.fsync(f.fileno())
-            os.replace(temp, final)
-            if self.fsync:
+            os.replace(temp, self.data_folder_out / name)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                temp.unlink(missing_ok=True)
+            raise
+        if self.fsync:
+            try:
                 self._fsync_folder(self.data_folder_out)
-        except OSError as exc:
-            temp.unlink(missing_ok=True)
-            raise ChannelError(f"Cannot add file {str(final)!r} to directory") from exc
+            except OSError as exc:
+                # The message is already visible; raising would make kombu publish it a second time.
+                logger.warning("Cannot fsync broker folder %s: %s", self.data_folder_out, exc)
 
     @staticmethod
     def _fsync_folder(folder: Path) -> None:
