@@ -9,6 +9,7 @@ so a failure never leaves a row pointing at nothing.
 
 from __future__ import annotations
 
+import posixpath
 import shutil
 import tempfile
 import zipfile
@@ -17,6 +18,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, Group
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
@@ -27,6 +29,7 @@ from contracts.models import Dataset, DatasetFile, Domain, Licence
 from contracts.selectors import dataset_file_get
 
 FILENAME_MAX_LENGTH = DatasetFile._meta.get_field("filename").max_length
+COMPONENT_MAX_BYTES = 255  # the usual file-system limit of one path component
 ARCHIVE_CHUNK_BYTES = 1024 * 1024
 
 
@@ -68,8 +71,8 @@ def dataset_reference_check_unregister(check: DatasetReferenceCheck) -> None:
 def dataset_filename_check(filename: str, *, path: str = "filename") -> str:
     """``filename`` if it is a safe relative name, else a 422 saying why.
 
-    Allowed: ``/``-separated components, none empty, ``.`` or ``..``; no leading ``/``, no backslash,
-    no control characters, at most ``FILENAME_MAX_LENGTH`` characters.
+    Allowed: ``/``-separated components, none empty, ``.`` or ``..``, none longer than 255 bytes;
+    no leading ``/``, no backslash, no control characters, at most ``FILENAME_MAX_LENGTH`` characters.
     """
     problems = []
 
@@ -92,6 +95,8 @@ def dataset_filename_check(filename: str, *, path: str = "filename") -> str:
             problem("a file name may not have empty components ('//' or a trailing '/')")
         elif any(component in (".", "..") for component in components):
             problem("a file name may not contain '.' or '..' components")
+        elif any(len(component.encode("utf-8")) > COMPONENT_MAX_BYTES for component in components):
+            problem(f"each part of a file name has at most {COMPONENT_MAX_BYTES} bytes")
     if problems:
         raise InvalidRequest(f"Invalid file name {filename[:100]!r}.", problems=problems)
     return filename
@@ -303,7 +308,13 @@ def dataset_file_upload(*, dataset: Dataset, filename: str, content: File) -> Da
         raise dataset_file_too_large(size)
     _check_folder_clash(dataset, filename)
     field = DatasetFile._meta.get_field("file")
-    storage_name = field.generate_filename(DatasetFile(dataset=dataset), filename)
+    try:
+        storage_name = field.generate_filename(DatasetFile(dataset=dataset), filename)
+    except SuspiciousFileOperation:
+        # The storage cannot derive a name from this one (e.g. "@@@"); the row keeps the real name.
+        storage_name = field.generate_filename(
+            DatasetFile(dataset=dataset), posixpath.join(posixpath.dirname(filename), "file")
+        )
     try:
         stored = field.storage.save(storage_name, content, max_length=field.max_length)
     except (FileExistsError, NotADirectoryError) as exc:  # the storage's own layout clashes

@@ -391,6 +391,15 @@ class TestFiles:
         assert download_bytes(client.get(f"/v1/datasets/{dataset.pk}/files/train/cats/1.jpg/")) == b"cat"
         assert stored_names(dataset.pk) == [f"datasets/{dataset.pk}/train/cats/1.jpg"]
 
+    @pytest.mark.parametrize("name", ["@@@", "with space/and (brackets)", "ünïcödé/名前.txt", "a" * 255])
+    def test_names_the_storage_would_rewrite_still_round_trip(self, client, user, name):
+        dataset = DatasetFactory(creator=user)
+        assert upload(client, dataset, name, b"kept").status_code == 200
+        assert client.get(f"/v1/datasets/{dataset.pk}").json()["files"] == [name]
+        assert download_bytes(client.get(f"/v1/datasets/{dataset.pk}/files/{name}")) == b"kept"
+        archive = zipfile.ZipFile(io.BytesIO(download_bytes(client.get(f"/v1/datasets/{dataset.pk}/download"))))
+        assert archive.namelist() == [name]
+
     def test_uploading_an_existing_name_replaces_it(self, client, user, django_capture_on_commit_callbacks):
         dataset = DatasetFactory(creator=user, files={"a.txt": b"old"})
         with django_capture_on_commit_callbacks(execute=True):
@@ -409,7 +418,7 @@ class TestFiles:
 
     @pytest.mark.parametrize(
         "route_name",
-        ["/absolute", "a/../b", "..", "a/./b", "a//b", "a%5Cb", "dir//", "bad%00name", "x" * 501],
+        ["/absolute", "a/../b", "..", "a/./b", "a//b", "a%5Cb", "dir//", "bad%00name", "x" * 501, "d/" + "y" * 256],
     )
     def test_unsafe_names_are_422(self, client, user, route_name):
         dataset = DatasetFactory(creator=user, files={"ok.txt": b"ok"})
