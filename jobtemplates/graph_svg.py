@@ -8,6 +8,9 @@ from xml.sax.saxutils import escape
 
 NODE_WIDTH, NODE_HEIGHT = 220, 64
 LAYER_GAP, ROW_GAP, MARGIN = 120, 40, 24
+# Boxes widen to fit their text (about 7 px per character at 12 px sans-serif), up to a limit past
+# which text is clipped; the full text is always in the box's <title> (a tooltip).
+CHAR_WIDTH, MAX_TEXT = 7, 80
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ def layers(names: Sequence[str], arrows: Sequence[Arrow]) -> dict[str, int]:
 
 
 def graph_svg(boxes: Sequence[Box], arrows: Sequence[Arrow], *, title: str = "") -> str:
+    longest = max((len(_clip(text)) for box in boxes for text in (box.name, box.subtitle, box.note)), default=0)
+    node_width = max(NODE_WIDTH, CHAR_WIDTH * longest + 20)
     layer_of = layers([box.name for box in boxes], arrows)
     rows: dict[int, int] = {}
     position: dict[str, tuple[int, int]] = {}
@@ -47,10 +52,10 @@ def graph_svg(boxes: Sequence[Box], arrows: Sequence[Arrow], *, title: str = "")
         row = rows.get(column, 0)
         rows[column] = row + 1
         position[box.name] = (
-            MARGIN + column * (NODE_WIDTH + LAYER_GAP),
+            MARGIN + column * (node_width + LAYER_GAP),
             MARGIN + 30 + row * (NODE_HEIGHT + ROW_GAP),
         )
-    width = MARGIN * 2 + (max(layer_of.values(), default=0) + 1) * (NODE_WIDTH + LAYER_GAP) - LAYER_GAP
+    width = MARGIN * 2 + (max(layer_of.values(), default=0) + 1) * (node_width + LAYER_GAP) - LAYER_GAP
     height = MARGIN * 2 + 30 + max(rows.values(), default=1) * (NODE_HEIGHT + ROW_GAP) - ROW_GAP
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -63,7 +68,7 @@ def graph_svg(boxes: Sequence[Box], arrows: Sequence[Arrow], *, title: str = "")
         if arrow.source not in position or arrow.target not in position:
             continue
         (x1, y1), (x2, y2) = position[arrow.source], position[arrow.target]
-        start = (x1 + NODE_WIDTH, y1 + NODE_HEIGHT / 2)
+        start = (x1 + node_width, y1 + NODE_HEIGHT / 2)
         end = (x2, y2 + NODE_HEIGHT / 2)
         bend = max(40, (end[0] - start[0]) / 2)
         parts.append(
@@ -77,17 +82,18 @@ def graph_svg(boxes: Sequence[Box], arrows: Sequence[Arrow], *, title: str = "")
     for box in boxes:
         x, y = position[box.name]
         parts.append(
-            f'<g><rect x="{x}" y="{y}" width="{NODE_WIDTH}" height="{NODE_HEIGHT}" rx="8" fill="#eef4fb" '
+            f'<g><title>{escape(box.name)}: {escape(box.subtitle)}</title>'
+            f'<rect x="{x}" y="{y}" width="{node_width}" height="{NODE_HEIGHT}" rx="8" fill="#eef4fb" '
             f'stroke="#3c6e9f"/>'
-            f'<text x="{x + 10}" y="{y + 20}" font-weight="bold">{escape(box.name)}</text>'
+            f'<text x="{x + 10}" y="{y + 20}" font-weight="bold">{escape(_clip(box.name))}</text>'
             f'<text x="{x + 10}" y="{y + 38}" fill="#333">{escape(_clip(box.subtitle))}</text>'
-            f'<text x="{x + 10}" y="{y + 54}" fill="#777" font-size="10">{escape(_clip(box.note, 36))}</text></g>'
+            f'<text x="{x + 10}" y="{y + 54}" fill="#777" font-size="10">{escape(_clip(box.note))}</text></g>'
         )
     parts.append("</svg>")
     return "\n".join(parts)
 
 
-def _clip(text: str, limit: int = 30) -> str:
+def _clip(text: str, limit: int = MAX_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -182,7 +182,10 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
             raise MalformedRequest(
                 f"{template} is a workable template; only meta-templates have a graph.", code="not_meta"
             )
-        if request.query_params.get("format") == "svg":
+        picture = request.query_params.get("format", "json")
+        if picture not in ("json", "svg"):
+            raise MalformedRequest(problems=[Problem("query.format", "invalid_choice", "format is json or svg")])
+        if picture == "svg":
             return HttpResponse(render_graph_svg(template), content_type="image/svg+xml")
         return Response(template_graph_json(template))
 
