@@ -10,7 +10,15 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from contracts.resident import ResidentBinding, RowMismatch, binding_for, has_binding, iso_time, register_resident
+from contracts.resident import (
+    ResidentBinding,
+    RowMismatch,
+    any_of,
+    binding_for,
+    has_binding,
+    iso_time,
+    register_resident,
+)
 from contracts.types import TYPE_CLASSES, NamedType, Type, TypeParseError, is_subtype, parse_type
 
 
@@ -34,9 +42,7 @@ def outputs_of_content(outputs: QuerySet, type_: NamedType) -> QuerySet:
     content = type_.args[0]
     content_class = content.type_class  # never a literal: JobOutput's parameter refuses literals
     candidates = [name for name, cls in TYPE_CLASSES.items() if content_class.name in cls.ancestors]
-    by_name = Q(pk__in=[])
-    for name in candidates:
-        by_name |= Q(type=name) | Q(type__startswith=f"{name}<")
+    by_name = any_of(Q(type=name) | Q(type__startswith=f"{name}<") for name in candidates)
     stored_types = JobOutput.objects.filter(by_name).order_by().values_list("type", flat=True).distinct()
     fitting = [stored for stored in stored_types if stored_type_fits(stored, content)]
     return outputs.filter(type__in=fitting)

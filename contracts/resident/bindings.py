@@ -8,7 +8,7 @@ see, and how a row is written as a JSON value. A new server-resident type is one
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, NamedTuple, Protocol
@@ -40,8 +40,15 @@ class NameRule(Protocol):
     def format(self, values: Mapping[str, Any]) -> str:
         """The name of a row, from its ``fields``."""
 
-    def lookup(self, name: str) -> Q:
-        """A condition selecting every row that could have this name (callers compare ``format`` exactly)."""
+    def lookup(self, names: Collection[str]) -> Q:
+        """A condition selecting at least every row named one of ``names`` (callers keep the rows whose
+        ``format`` is exactly a requested name); flat ``IN`` lists, so many names stay one small query."""
+
+
+def any_of(conditions: Iterable[Q]) -> Q:
+    """One flat OR of ``conditions`` (chained ``|`` nests); no conditions select nothing."""
+    conditions = list(conditions)
+    return Q(*conditions, _connector=Q.OR) if conditions else Q(pk__in=[])
 
 
 @dataclass(frozen=True)
@@ -57,8 +64,8 @@ class FieldName:
     def format(self, values: Mapping[str, Any]) -> str:
         return str(values[self.field])
 
-    def lookup(self, name: str) -> Q:
-        return Q(**{self.field: name})
+    def lookup(self, names: Collection[str]) -> Q:
+        return Q(**{f"{self.field}__in": list(names)})
 
 
 @dataclass(frozen=True)
@@ -76,18 +83,25 @@ class NameAndVersion:
     def format(self, values: Mapping[str, Any]) -> str:
         return f"{values[self.name_field]} v{values[self.version_field]}"
 
-    def lookup(self, name: str) -> Q:
+    def lookup(self, names: Collection[str]) -> Q:
         # Either part may itself contain " v" ("a v1 v2" is "a v1" v2 or "a" v"1 v2"), so every split
-        # is a candidate; the caller keeps the rows whose formatted name is exactly ``name``.
-        condition = Q(pk__in=[])
-        start = name.find(" v")
-        while start != -1:
-            base, version = name[:start], name[start + 2 :]
-            typed_version = self._typed_version(version)
-            if base and typed_version is not None:
-                condition |= Q(**{self.name_field: base, self.version_field: typed_version})
-            start = name.find(" v", start + 1)
-        return condition
+        # is a candidate. Bases and versions are matched as two lists (a superset of the pairs, which
+        # the caller narrows by the exact name) because an OR per pair grows the SQL expression tree
+        # past what SQLite accepts.
+        bases: set[str] = set()
+        versions: set[Any] = set()
+        for name in names:
+            start = name.find(" v")
+            while start != -1:
+                base, version = name[:start], name[start + 2 :]
+                typed_version = self._typed_version(version)
+                if base and typed_version is not None:
+                    bases.add(base)
+                    versions.add(typed_version)
+                start = name.find(" v", start + 1)
+        if not bases:
+            return Q(pk__in=[])
+        return Q(**{f"{self.name_field}__in": sorted(bases), f"{self.version_field}__in": sorted(versions)})
 
     def _typed_version(self, version: str) -> Any:
         if not version:
@@ -162,6 +176,13 @@ class ResidentBinding:
     def with_values(self, queryset: QuerySet) -> QuerySet:
         """``queryset`` ready for ``row_value`` on every row without further queries."""
         return queryset.prefetch_related(*self.prefetch) if self.prefetch else queryset
+
+    @cached_property
+    def longest_name(self) -> int:
+        """No row's name is longer (the name fields' lengths plus separators): longer names match nothing."""
+        assert self.name_rule is not None
+        fields = [self.model._meta.get_field(name) for name in self.name_rule.fields]
+        return sum(field.max_length or 20 for field in fields) + 2 * (len(fields) - 1)
 
     def name_of(self, row: Model) -> str:
         assert self.name_rule is not None

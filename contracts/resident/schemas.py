@@ -1,9 +1,12 @@
 """JSON schemas whose ``enum`` lists the caller's visible rows (http-api.md §3.5).
 
-``PK``/``JobOutput`` types list pks, ``Name`` types names, row types row objects, up to
-``settings.TYPE_ENUM_CAP``; past the cap the enum is left out and ``"x-ufdl-ref": "<resource>"``
-says where to look instead. A ``VisibleEnums`` remembers what it listed, so one created per request
-and passed to every ``schema_for`` call costs one query per distinct type, however often it repeats.
+``PK``/``JobOutput`` types list pks, ``Name`` types names and row types (``DockerImage<…>``) row
+objects, up to ``settings.TYPE_ENUM_CAP``; past the cap the enum is left out and
+``"x-ufdl-ref": "<resource>"`` says where to look instead. ``VisibleEnums(row_enums=False)`` leaves
+row types their structural object schema instead, which is what UFDL answered (reference 015) and
+types-and-contracts.md §2 says. A ``VisibleEnums`` remembers what it listed, so one created per
+request and passed to every ``schema_for`` call costs one query per distinct type, however often it
+repeats.
 """
 
 from __future__ import annotations
@@ -33,11 +36,13 @@ class VisibleEnums:
     """A ``SchemaResolver`` giving the values of a reference or row type that ``user`` may use.
 
     ``user=None`` lists every row. ``cap`` defaults to ``settings.TYPE_ENUM_CAP`` (read when created).
+    ``row_enums``: list row types' values (row objects); False leaves them their object schema.
     """
 
-    def __init__(self, *, user: Any, cap: int | None = None) -> None:
+    def __init__(self, *, user: Any, cap: int | None = None, row_enums: bool = True) -> None:
         self.user = user
         self.cap = settings.TYPE_ENUM_CAP if cap is None else cap
+        self.row_enums = row_enums
         self._enums: dict[NamedType, list[Any] | None] = {}
 
     def enum(self, type_: NamedType) -> list[Any] | None:
@@ -50,6 +55,8 @@ class VisibleEnums:
             target = resident_target(type_)
         except NoResidentBinding:
             return None  # an abstract target (PK<ServerResidentType>): the structural schema stands
+        if target.lookup == "row" and not self.row_enums:
+            return None
         binding = target.binding
         rows = binding.matching(binding.visible_to(binding.rows(), self.user), target.target)
         limit = self.cap + 1
@@ -78,7 +85,11 @@ class VisibleEnums:
 def schema_for(type_: Type, *, user: Any, enums: VisibleEnums | None = None) -> dict[str, Any] | None:
     """The JSON schema of ``type_`` with the enums of its reference and row types listing what ``user``
     may use; None for binary types. Pass one ``enums`` per request to share its lookups."""
-    schema = json_schema(type_, resolver=enums or VisibleEnums(user=user))
+    if enums is None:
+        enums = VisibleEnums(user=user)
+    elif enums.user is not user:
+        raise ValueError("schema_for: enums were made for another user")
+    schema = json_schema(type_, resolver=enums)
     if schema is not None:
         _replace_over_cap(schema)
     return schema

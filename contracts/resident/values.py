@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import reduce
-from operator import or_
 from typing import Any
 
 from django.db.models import Model
@@ -153,11 +151,12 @@ def _resolve_names(group: list[_Reference], user: Any, outcome: _Outcome) -> Non
     binding = target.binding
     name_rule = binding.name_rule
     assert name_rule is not None  # register_resident insists on it for named types
-    # PostgreSQL refuses NUL characters in queries; no row can have such a name anyway.
-    names = {ref.key for ref in group if "\x00" not in ref.key}
+    # PostgreSQL refuses NUL characters in queries, and overlong names would only make the query
+    # large: no row has such a name anyway.
+    names = {ref.key for ref in group if "\x00" not in ref.key and len(ref.key) <= binding.longest_name}
     by_name: dict[str, list[Model]] = defaultdict(list)
     if names:
-        condition = reduce(or_, (name_rule.lookup(name) for name in names))
+        condition = name_rule.lookup(names)
         rows = binding.matching(binding.visible_to(binding.rows(), user), target.target).filter(condition)
         for row in rows:
             by_name[binding.name_of(row)].append(row)

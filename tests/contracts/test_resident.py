@@ -208,6 +208,15 @@ class TestNames:
         DockerImageFactory(name="x", version="1 v2")
         assert codes(problems_of("Name<DockerImage>", "x v1 v2", user=user)) == [("value", "ambiguous_name")]
 
+    def test_long_and_many_names_stay_one_small_query(self, user, django_assert_num_queries):
+        DatasetFactory(creator=user, name="a", version=1)
+        overlong = "x v" * 5000 + "1"
+        assert codes(problems_of("Name<Dataset>", overlong, user=user)) == [("value", "not_found")]
+        names = [f"set v{n}" for n in range(3000)] + ["a v1"]
+        with django_assert_num_queries(1):
+            problems = problems_of("Array<Name<Dataset>>", names, user=user)
+        assert len(problems) == 3000 and all(problem.code == "not_found" for problem in problems)
+
     def test_the_other_name_rules(self, user):
         domain = DomainFactory()
         hardware = HardwareFactory()
@@ -329,8 +338,16 @@ class TestSchemas:
         assert schema_for(parse_type("Name<Dataset<Domain<'Image Classification'>>>"), user=user) == {
             "enum": ["mine v1", "public v2"]
         }
-        row_enum = schema_for(parse_type("Dataset<Domain<'Image Classification'>>"), user=user)["enum"]
+        row_type = parse_type("Dataset<Domain<'Image Classification'>>")
+        row_enum = schema_for(row_type, user=user)["enum"]
         assert [row["pk"] for row in row_enum] == [mine.pk, public.pk]
+
+    def test_row_types_may_keep_their_object_schema(self, user):
+        DatasetFactory(creator=user)
+        row_type = parse_type("Dataset<Domain<'Image Classification'>>")
+        schema = schema_for(row_type, user=user, enums=VisibleEnums(user=user, row_enums=False))
+        assert schema["type"] == "object" and "enum" not in schema
+        assert schema["properties"]["domain"]["properties"]["description"] == {"const": "Image Classification"}
 
     def test_past_the_cap_the_enum_becomes_a_reference(self, user, settings):
         settings.TYPE_ENUM_CAP = 1
@@ -341,7 +358,8 @@ class TestSchemas:
         DatasetFactory(creator=user)
         assert schema_for(parse_type(IC_DATASET), user=user) == {"type": "integer", "minimum": 1, REF_KEY: "datasets"}
         assert schema_for(parse_type("Name<Dataset>"), user=user) == {"type": "string", REF_KEY: "datasets"}
-        row_schema = schema_for(parse_type("Dataset<Domain<'Image Classification'>>"), user=user)
+        row_type = parse_type("Dataset<Domain<'Image Classification'>>")
+        row_schema = schema_for(row_type, user=user)
         assert row_schema[REF_KEY] == "datasets" and row_schema["type"] == "object"
         nested = schema_for(parse_type("Array<PK<Dataset>>"), user=user)
         assert nested["items"] == {"type": "integer", "minimum": 1, REF_KEY: "datasets"}
@@ -369,6 +387,12 @@ class TestSchemas:
         with django_assert_num_queries(2):  # the rows, and their tasks
             for _ in range(3):
                 schema_for(parse_type(SKLEARN_IMAGE), user=user, enums=enums)
+        with django_assert_num_queries(0):  # without row enums, a row type's schema is structural
+            schema_for(parse_type(SKLEARN_IMAGE), user=user, enums=VisibleEnums(user=user, row_enums=False))
+
+    def test_enums_belong_to_one_user(self, user, other_user):
+        with pytest.raises(ValueError, match="another user"):
+            schema_for(parse_type("PK<Dataset>"), user=user, enums=VisibleEnums(user=other_user))
 
     def test_types_without_rows_keep_their_structural_schema(self, user):
         assert schema_for(parse_type("PK"), user=user) == {"type": "integer", "minimum": 1}
@@ -380,9 +404,8 @@ class TestRowValues:
     def test_registry_passwords_never_appear(self, user):
         image = DockerImageFactory()
         for type_string in (SKLEARN_IMAGE, f"PK<{SKLEARN_IMAGE}>", f"Name<{SKLEARN_IMAGE}>"):
-            text = json.dumps(
-                [row_values(parse_type(type_string), user=user), schema_for(parse_type(type_string), user=user)]
-            )
+            type_ = parse_type(type_string)
+            text = json.dumps([row_values(type_, user=user), schema_for(type_, user=user)])
             assert image.registry_password not in text and "registry_password" not in text
 
     def test_row_values_are_valid_values_of_their_own_type(self, user):
