@@ -30,7 +30,6 @@ Location = tuple[str | int, ...]
 class _Reference:
     location: Location
     path: str
-    declared: Type
     target: ResidentTarget
     key: Any  # the pk (pk and row lookups) or the name
     problem: Problem | None = None  # set when the lookup fails
@@ -119,7 +118,7 @@ def _collect(type_: Type, value: Any, location: Location, path: str, out: list[_
                 Problem(path=path, code="invalid_value", message=f"a {type_} value is a row object with its integer pk")
             )
             return
-    out.append(_Reference(location, path, type_, target, key))
+    out.append(_Reference(location, path, target, key))
 
 
 def _is_pk(value: Any) -> bool:
