@@ -207,6 +207,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_TASK_ALWAYS_EAGER = False
+# One queue for jobs and maintenance; several deployments (or test runs) can share a broker apart.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 
 # --- executors ------------------------------------------------------------------------------------
 # Workers import executor classes only from these module prefixes (a template naming another module
