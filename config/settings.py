@@ -43,6 +43,7 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 # Everything the embedded mode writes (SQLite file, broker folder, media) lives under var/.
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # An obviously-development default; production sets SECRET_KEY.
 SECRET_KEY = env_str("SECRET_KEY", "django-insecure-development-only-key-change-me")

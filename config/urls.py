@@ -20,6 +20,7 @@ urlpatterns = [
     re_path(r"^healthz/?$", health.HealthView.as_view(), name="healthz"),
     path("v1/", include(router.urls)),
     path("v1/", include("contracts.api.urls")),
+    path("v1/", include("contracts.api.type_urls")),
     path("v1/", include("jobtemplates.api.urls")),
     path("admin/", admin.site.urls),
     re_path(r"^$", health.RootView.as_view(), name="root"),

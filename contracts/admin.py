@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from config.errors import Conflict
+from contracts import admin_types  # noqa: F401  (read-only JobType / JobContract pages)
 from contracts.models import (
     CUDAVersion,
     Dataset,

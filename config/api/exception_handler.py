@@ -50,7 +50,12 @@ def flatten_drf_detail(detail: Any, path: str = "") -> list[Problem]:
     if isinstance(detail, dict):
         problems: list[Problem] = []
         for key, value in detail.items():
-            key_path = path if key in ("non_field_errors", "detail") else join_path(path, str(key))
+            if key in ("non_field_errors", "detail"):
+                key_path = path
+            elif isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+                key_path = join_path(path, int(key))  # a list field's item: permissions[1]
+            else:
+                key_path = join_path(path, str(key))
             problems.extend(flatten_drf_detail(value, key_path))
         return problems
     if isinstance(detail, list):

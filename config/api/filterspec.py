@@ -16,7 +16,9 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import Cast, StrIndex
+from django.db.models.lookups import GreaterThan
 
 from config.errors import MalformedRequest, Problem, join_path
 
@@ -217,8 +219,10 @@ class _SpecParser:
                 return None
             if field is None:
                 return None
-            lookup = "icontains" if case_insensitive else "contains"
-            return Q(**{f"{field.orm_path}__{lookup}": sub_string})
+            if case_insensitive:
+                return Q(**{f"{field.orm_path}__icontains": sub_string})
+            # Not the `contains` lookup: SQLite's LIKE ignores ASCII case. STRPOS/instr never do.
+            return Q(GreaterThan(StrIndex(Cast(field.orm_path, models.TextField()), Value(sub_string)), 0))
         if kind in ("isnull", "is_null"):
             return None if field is None else Q(**{f"{field.orm_path}__isnull": True})
         # compare

@@ -5,9 +5,6 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
-from django.urls import include, path
-
-from config.urls import urlpatterns as project_urlpatterns
 from contracts.contracts import CONTRACTS
 from contracts.types import TYPE_CLASSES
 from jobtemplates.models import TemplateScope
@@ -25,11 +22,7 @@ from tests.contracts.factories_resident import (
 )
 from tests.factories import GroupFactory
 
-# Until config/urls.py includes contracts.api.type_urls, these tests route through it themselves
-# (first match wins, so this stays correct once the project includes it too).
-urlpatterns = [path("v1/", include("contracts.api.type_urls")), *project_urlpatterns]
-
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db
 
 IC_MODEL = "Model<Domain<'Image Classification'>, Framework<'scikit-learn', '1'>>"
 
