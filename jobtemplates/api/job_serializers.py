@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from jobtemplates.models import Job, JobOutput
@@ -65,17 +64,48 @@ def output_info(output: JobOutput) -> dict[str, Any]:
     }
 
 
-@extend_schema_field({"type": "object"})
-class JobSerializer(serializers.BaseSerializer):
+class JobSerializer(serializers.Serializer):
     """A job: what it was given and resolved, its status, progress, outputs and children."""
+
+    pk = serializers.IntegerField(read_only=True)
+    template = serializers.DictField(read_only=True, help_text="{pk, name, version}")
+    parent = serializers.IntegerField(read_only=True, allow_null=True)
+    start_time = serializers.DateTimeField(read_only=True, allow_null=True)
+    end_time = serializers.DateTimeField(read_only=True, allow_null=True)
+    error_reason = serializers.CharField(read_only=True, allow_null=True)
+    input_values = serializers.DictField(read_only=True, help_text="input name → {value, type}")
+    parameter_values = serializers.DictField(read_only=True, help_text="parameter name → {value, type}, as given")
+    node = serializers.CharField(read_only=True, allow_null=True)
+    description = serializers.CharField(read_only=True)
+    outputs = serializers.ListField(child=serializers.DictField(), read_only=True, help_text="[{pk, name, type}]")
+    is_cancelled = serializers.BooleanField(read_only=True)
+    creator = serializers.IntegerField(read_only=True, allow_null=True)
+    creation_time = serializers.DateTimeField(read_only=True)
+    deletion_time = serializers.DateTimeField(read_only=True, allow_null=True)
+    status = serializers.ChoiceField(choices=["created", "running", "finished", "errored", "cancelled"],
+                                     read_only=True)
+    progress = serializers.FloatField(read_only=True)
+    children = serializers.ListField(child=serializers.IntegerField(), read_only=True)
+    child_name = serializers.CharField(read_only=True, allow_null=True)
+    worker = serializers.CharField(read_only=True, allow_null=True)
+    attempts = serializers.IntegerField(read_only=True)
+    resolved_parameters = serializers.DictField(read_only=True, help_text="every parameter, defaults applied")
 
     def to_representation(self, instance: Job) -> dict[str, Any]:
         return job_representation(instance)
 
 
-@extend_schema_field({"type": "object"})
-class JobOutputSerializer(serializers.BaseSerializer):
+class JobOutputSerializer(serializers.Serializer):
     """A job output: its job, name, type and size (download it from …/download)."""
+
+    pk = serializers.IntegerField(read_only=True)
+    job = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    type = serializers.CharField(read_only=True)
+    size = serializers.IntegerField(read_only=True)
+    creation_time = serializers.DateTimeField(read_only=True)
+    deletion_time = serializers.DateTimeField(read_only=True, allow_null=True)
+    source = serializers.IntegerField(read_only=True, allow_null=True)
 
     def to_representation(self, instance: JobOutput) -> dict[str, Any]:
         return output_info(instance)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contracts.resident import schema_for
@@ -46,24 +45,29 @@ def template_representation(template: JobTemplate | None, draft: TemplateDraft |
     return data
 
 
-@extend_schema_field(
-    {
-        "type": "object",
-        "properties": {
-            "pk": {"type": "integer"}, "name": {"type": "string"}, "version": {"type": "integer"},
-            "description": {"type": "string"}, "scope": {"type": "string", "enum": ["public", "user", "project"]},
-            "domain": {"type": "string", "nullable": True}, "licence": {"type": "integer"},
-            "creator": {"type": "integer", "nullable": True}, "creation_time": {"type": "string"},
-            "deletion_time": {"type": "string", "nullable": True}, "type": {"type": "string", "nullable": True},
-            "executor_class": {"type": "string"}, "required_packages": {"type": "string"},
-            "parameters": {"type": "object"}, "kind": {"type": "string", "enum": ["workable", "meta"]},
-            "project": {"type": "string", "nullable": True}, "inputs": {"type": "object"},
-            "outputs": {"type": "object"}, "graph": {"type": "object"},
-        },
-    }
-)
-class TemplateSerializer(serializers.BaseSerializer):
+class TemplateSerializer(serializers.Serializer):
     """A job template (workable or meta), as UFDL clients read it, plus our added keys."""
+
+    pk = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    version = serializers.IntegerField(read_only=True)
+    description = serializers.CharField(read_only=True)
+    scope = serializers.ChoiceField(choices=["public", "user", "project"], read_only=True)
+    domain = serializers.CharField(read_only=True, allow_null=True, help_text="the domain's 2-letter name")
+    licence = serializers.IntegerField(read_only=True, help_text="the licence's pk")
+    creator = serializers.IntegerField(read_only=True, allow_null=True)
+    creation_time = serializers.DateTimeField(read_only=True)
+    deletion_time = serializers.DateTimeField(read_only=True, allow_null=True)
+    type = serializers.CharField(read_only=True, allow_null=True, help_text="the contract (derived for meta)")
+    executor_class = serializers.CharField(read_only=True, help_text="workable templates only")
+    required_packages = serializers.CharField(read_only=True, help_text="workable templates only")
+    parameters = serializers.DictField(read_only=True, help_text="name → {types, help, default?, default_type?, "
+                                                                  "const?}")
+    kind = serializers.ChoiceField(choices=["workable", "meta"], read_only=True)
+    project = serializers.CharField(read_only=True, allow_null=True)
+    inputs = serializers.DictField(read_only=True, help_text="input name → allowed type strings")
+    outputs = serializers.DictField(read_only=True, help_text="output name → type string")
+    graph = serializers.DictField(read_only=True, help_text="meta-templates only: {nodes, dependencies}")
 
     def to_representation(self, instance: JobTemplate) -> dict[str, Any]:
         return template_representation(instance)
