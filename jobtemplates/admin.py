@@ -141,6 +141,20 @@ class TemplateAdminBase(admin.ModelAdmin):
         url = reverse("admin:jobtemplates_jobtemplate_export", args=[obj.pk])
         return format_html('<a class="button" href="{}">Download JSON (import format)</a>', url)
 
+    @admin.display(description="graph")
+    def graph_picture(self, obj: JobTemplate) -> str:
+        # The SVG is ours: every text in it is XML-escaped by render_graph_svg.
+        return mark_safe(f'<div style="overflow:auto">{render_graph_svg(obj)}</div>')  # noqa: S308
+
+    @admin.display(description="inputs (child:input)")
+    def derived_inputs(self, obj: JobTemplate) -> str:
+        return format_html_join(mark_safe("<br>"), "<code>{}</code>: {}",
+                                ((name, ", ".join(types)) for name, types in obj.inputs.items())) or "—"
+
+    @admin.display(description="outputs (child:output)")
+    def derived_outputs(self, obj: JobTemplate) -> str:
+        return format_html_join(mark_safe("<br>"), "<code>{}</code>: {}", obj.outputs.items()) or "—"
+
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)
 
@@ -155,7 +169,7 @@ class TemplateAdminBase(admin.ModelAdmin):
     def get_urls(self):
         info = self.model._meta.app_label, self.model._meta.model_name
         own = [
-            path("import/", self.admin_site.admin_view(self.import_view), name="%s_%s_import" % info),
+            path("import/", self.admin_site.admin_view(self.import_view), name=f"{info[0]}_{info[1]}_import"),
         ]
         if self.model is JobTemplate:
             own.append(path("<int:pk>/export/", self.admin_site.admin_view(self.export_view),
@@ -199,43 +213,40 @@ class TemplateAdminBase(admin.ModelAdmin):
         return response
 
 
+def kind_fields(admin_class: TemplateAdminBase, obj: JobTemplate | None) -> list[str]:
+    """The fields a template's page shows: what every template has, then what its kind has."""
+    if obj is None:
+        return list(admin_class.base_fields)
+    if obj.is_meta:
+        return [*admin_class.base_fields, "graph_picture", "derived_inputs", "derived_outputs"]
+    return [*admin_class.base_fields, "executor_class", "required_packages", "inputs", "outputs"]
+
+
+def kind_inlines(obj: JobTemplate | None) -> list[type[admin.TabularInline]]:
+    if obj is None:
+        return []
+    return [MetaNodeInline, MetaDependencyInline, ParameterInline] if obj.is_meta else [ParameterInline]
+
+
 @admin.register(JobTemplate)
 class JobTemplateAdmin(TemplateAdminBase):
-    """Every template, both kinds."""
+    """Every template, both kinds; a template's page shows what its kind has (the pages of the two
+    proxies below show the same)."""
 
     def get_fields(self, request, obj=None):
-        return self.base_fields
+        return kind_fields(self, obj)
+
+    def get_inlines(self, request, obj):
+        return kind_inlines(obj)
 
 
 @admin.register(WorkableTemplate)
-class WorkableTemplateAdmin(TemplateAdminBase):
+class WorkableTemplateAdmin(JobTemplateAdmin):
     list_display = ["name", "version", "contract_name", "executor_class", "domain", "scope", "is_active"]
     list_filter = ["contract_name", "domain", "scope", ActiveFilter]
-    inlines = [ParameterInline]
-
-    def get_fields(self, request, obj=None):
-        return [*self.base_fields, "executor_class", "required_packages", "inputs", "outputs"]
 
 
 @admin.register(MetaTemplate)
-class MetaTemplateAdmin(TemplateAdminBase):
+class MetaTemplateAdmin(JobTemplateAdmin):
     list_display = ["name", "version", "contract_name", "domain", "scope", "is_active"]
     list_filter = ["contract_name", "domain", "scope", ActiveFilter]
-    inlines = [MetaNodeInline, MetaDependencyInline, ParameterInline]
-
-    def get_fields(self, request, obj=None):
-        return [*self.base_fields, "graph_picture", "derived_inputs", "derived_outputs"]
-
-    @admin.display(description="graph")
-    def graph_picture(self, obj: JobTemplate) -> str:
-        # The SVG is ours: every text in it is XML-escaped by render_graph_svg.
-        return mark_safe(f'<div style="overflow:auto">{render_graph_svg(obj)}</div>')  # noqa: S308
-
-    @admin.display(description="inputs (child:input)")
-    def derived_inputs(self, obj: JobTemplate) -> str:
-        return format_html_join(mark_safe("<br>"), "<code>{}</code>: {}",
-                                ((name, ", ".join(types)) for name, types in obj.inputs.items())) or "—"
-
-    @admin.display(description="outputs (child:output)")
-    def derived_outputs(self, obj: JobTemplate) -> str:
-        return format_html_join(mark_safe("<br>"), "<code>{}</code>: {}", obj.outputs.items()) or "—"

@@ -1,0 +1,303 @@
+"""The templates' admin, as a curator uses it (Django's test client, logged in as a superuser): the
+changelist with its filters and search, read-only template pages (parameters; graph, derived inputs,
+outputs and parameters), "Import a template" with every problem shown, export, and the actions.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from contracts.models import Domain
+from jobtemplates.models import JobTemplate
+from jobtemplates.services.templates import template_export, template_import
+from tests.factories import UserFactory
+from tests.jobtemplates.conftest import meta_body
+
+pytestmark = pytest.mark.django_db
+
+ADMIN = "/admin/jobtemplates"
+DOGS_TRAIN = "image-classification__0010_dogs_dummy_image_class_train.json"
+TF_TRAIN = "image-classification__0001_tensorflow_1_14_image_class_train.json"
+OD_PREDICT = "object-detection__0008_tensorflow_objectdetection_1_14_predict.json"
+# What only the graph picture holds (the admin's own icons are SVG too).
+GRAPH_MARK = '<marker id="arrow"'
+
+
+@pytest.fixture
+def browser(admin_user) -> Client:
+    """A logged-in superuser's browser (CSRF is not enforced by the test client)."""
+    client = Client()
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def templates(train_predict, import_body, ufdl_bodies, user) -> dict[str, JobTemplate]:
+    """Two workable templates and a meta-template (ic), an object-detection one (od), one of scope user
+    and one soft-deleted."""
+    train, predict = train_predict
+    personal = copy.deepcopy(ufdl_bodies[TF_TRAIN])
+    personal["scope"] = "user"
+    made = {
+        "train": train,
+        "predict": predict,
+        "meta": import_body(meta_body()),
+        "od_predict": import_body(ufdl_bodies[OD_PREDICT]),
+        "personal": template_import(data=personal, creator=user).template,
+    }
+    gone = copy.deepcopy(ufdl_bodies[DOGS_TRAIN])
+    gone.update(name="retired_train", version=1)
+    made["retired"] = import_body(gone)
+    JobTemplate.objects.filter(pk=made["retired"].pk).update(deletion_time=made["retired"].creation_time)
+    return made
+
+
+def listed(response) -> list[str]:
+    assert response.status_code == 200, response.content[:500]
+    return sorted(template.name for template in response.context["cl"].result_list)
+
+
+def page_text(response) -> str:
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+# --- changelist ------------------------------------------------------------------------------------
+
+
+class TestChangelist:
+    def test_lists_every_template_with_its_filters(self, browser, templates):
+        response = browser.get(f"{ADMIN}/jobtemplate/")
+        assert listed(response) == sorted(t.name for t in templates.values())
+        titles = [spec.title for spec in response.context["cl"].filter_specs]
+        assert titles == ["kind", "contract name", "domain", "scope", "state"]
+        assert "Import a template" in page_text(response)
+
+    def test_filters(self, browser, templates):
+        od = Domain.objects.get(name="od")
+        cases = {
+            "kind__exact=meta": ["dogs_train_and_predict"],
+            "contract_name__exact=Predict": sorted(
+                ["dogs_dummy_image_class_predict", "dogs_train_and_predict", "tensorflow_objectdetection_1.14-predict"]
+            ),
+            f"domain__id__exact={od.pk}": ["tensorflow_objectdetection_1.14-predict"],
+            "scope__exact=user": ["tensorflow_1_14_image_class_train"],
+            "state=deleted": ["retired_train"],
+        }
+        for query, expected in cases.items():
+            assert listed(browser.get(f"{ADMIN}/jobtemplate/?{query}")) == expected, query
+        active = listed(browser.get(f"{ADMIN}/jobtemplate/?state=active"))
+        assert "retired_train" not in active and len(active) == len(templates) - 1
+
+    def test_search(self, browser, templates):
+        assert listed(browser.get(f"{ADMIN}/jobtemplate/", {"q": "objectdetection"})) == [
+            "tensorflow_objectdetection_1.14-predict"
+        ]
+        # The contract string and the executor class are searched too.
+        assert listed(browser.get(f"{ADMIN}/jobtemplate/", {"q": "dogs_dummy'"})) == sorted(
+            [
+                "dogs_dummy_image_class_predict",
+                "dogs_dummy_image_class_train",
+                "dogs_train_and_predict",
+                "retired_train",
+            ]
+        )
+        assert listed(browser.get(f"{ADMIN}/jobtemplate/", {"q": "ImageClassificationTrain_TF"})) == [
+            "tensorflow_1_14_image_class_train"
+        ]
+
+    def test_kind_pages_list_their_kind(self, browser, templates):
+        assert listed(browser.get(f"{ADMIN}/metatemplate/")) == ["dogs_train_and_predict"]
+        assert "dogs_train_and_predict" not in listed(browser.get(f"{ADMIN}/workabletemplate/"))
+        assert len(listed(browser.get(f"{ADMIN}/workabletemplate/"))) == len(templates) - 1
+
+    def test_templates_are_never_added_or_edited_in_place(self, browser, templates):
+        assert browser.get(f"{ADMIN}/jobtemplate/add/").status_code == 403
+        train = templates["train"]
+        response = browser.post(f"{ADMIN}/jobtemplate/{train.pk}/change/", {"description": "edited"})
+        assert response.status_code in (200, 302, 403)
+        assert JobTemplate.objects.get(pk=train.pk).description == train.description
+
+    def test_only_staff_get_in(self, templates):
+        outsider = Client()
+        outsider.force_login(UserFactory(username="carol"))
+        for url in (
+            f"{ADMIN}/jobtemplate/",
+            f"{ADMIN}/jobtemplate/import/",
+            f"{ADMIN}/jobtemplate/{templates['train'].pk}/export/",
+        ):
+            response = outsider.get(url)
+            assert response.status_code == 302 and "/admin/login/" in response["Location"], url
+
+
+# --- template pages --------------------------------------------------------------------------------
+
+
+class TestTemplatePages:
+    @pytest.mark.parametrize("section", ["jobtemplate", "workabletemplate"])
+    def test_a_workable_template_shows_its_parameters(self, browser, templates, section):
+        train = templates["train"]
+        response = browser.get(f"{ADMIN}/{section}/{train.pk}/change/")
+        html = page_text(response)
+        inline_names = [formset.opts.model.__name__ for formset in response.context["inline_admin_formsets"]]
+        assert inline_names == ["Parameter"]
+        for text in (
+            "factor",
+            "The accuracy factor.",
+            "frontend_metadata",
+            train.executor_class,
+            "Download JSON (import format)",
+        ):
+            assert text in html, text
+        assert GRAPH_MARK not in html
+
+    @pytest.mark.parametrize("section", ["jobtemplate", "metatemplate"])
+    def test_a_meta_template_shows_its_graph_and_what_it_derives(self, browser, templates, section):
+        meta = templates["meta"]
+        response = browser.get(f"{ADMIN}/{section}/{meta.pk}/change/")
+        html = page_text(response)
+        inline_names = [formset.opts.model.__name__ for formset in response.context["inline_admin_formsets"]]
+        assert inline_names == ["MetaNode", "MetaDependency", "Parameter"]
+        assert GRAPH_MARK in html
+        for text in (
+            "dogs_dummy_image_class_train v1",  # a node's template, in the picture and the nodes inline
+            "model → model",  # the edge's label
+            "<code>train:dataset</code>",  # derived inputs
+            "<code>predict:predictions</code>",  # derived outputs
+            "train:factor",  # derived parameters
+            "predict:per_class",
+        ):
+            assert text in html, text
+
+    def test_a_soft_deleted_template_shows_when_it_was_deleted(self, browser, templates):
+        html = page_text(browser.get(f"{ADMIN}/jobtemplate/{templates['retired'].pk}/change/"))
+        assert "Deletion time" in html and "retired_train" in html
+
+
+# --- import ----------------------------------------------------------------------------------------
+
+
+class TestImport:
+    def test_the_page_offers_a_file_and_a_text_box(self, browser, catalogue):
+        html = page_text(browser.get(f"{ADMIN}/jobtemplate/import/"))
+        assert 'type="file"' in html and "<textarea" in html
+
+    def test_importing_a_file(self, browser, catalogue, ufdl_bodies):
+        upload = SimpleUploadedFile("train.json", json.dumps(ufdl_bodies[DOGS_TRAIN]).encode(), "application/json")
+        response = browser.post(f"{ADMIN}/jobtemplate/import/", {"file": upload})
+        template = JobTemplate.objects.get(name="dogs_dummy_image_class_train")
+        assert response.status_code == 302
+        assert response["Location"] == f"{ADMIN}/jobtemplate/{template.pk}/change/"
+        notes = messages_of(response)
+        assert any(note.startswith("Imported dogs_dummy_image_class_train v1") for note in notes)
+        assert any("specific.executor_class" in note for note in notes)  # the warning, with its path
+
+    def test_importing_pasted_json_and_again_identical(self, browser, catalogue, ufdl_bodies):
+        text = json.dumps(ufdl_bodies[DOGS_TRAIN])
+        browser.post(f"{ADMIN}/jobtemplate/import/", {"text": text})
+        again = browser.post(f"{ADMIN}/jobtemplate/import/", {"text": text})
+        assert JobTemplate.objects.filter(name="dogs_dummy_image_class_train").count() == 1
+        assert any(note.startswith("Already present (identical)") for note in messages_of(again))
+
+    def test_a_meta_template_from_the_meta_templates_page(self, browser, train_predict):
+        response = browser.post(f"{ADMIN}/metatemplate/import/", {"text": json.dumps(meta_body())})
+        assert response.status_code == 302
+        assert JobTemplate.objects.get(name="dogs_train_and_predict").kind == "meta"
+
+    def test_every_problem_is_shown_with_its_path(self, browser, catalogue, ufdl_bodies):
+        body = copy.deepcopy(ufdl_bodies[DOGS_TRAIN])
+        body["licence"] = "No such licence"
+        body["specific"]["parameters"]["factor"]["default"] = "many"
+        body["specific"]["parameters"]["delay"]["types"] = ["Array<"]
+        body["colour"] = "blue"
+        response = browser.post(f"{ADMIN}/jobtemplate/import/", {"text": json.dumps(body)})
+        html = page_text(response)
+        shown = {problem["path"] for problem in response.context["problems"]}
+        assert shown == {
+            "licence",
+            "specific.parameters.factor.default",
+            "specific.parameters.delay.types[0]",
+            "colour",
+        }
+        assert "4 problems" in html
+        for path in shown:
+            assert f"<code>{path}</code>" in html
+        assert not JobTemplate.objects.exists()
+
+    def test_a_409_is_shown_too(self, browser, import_body, ufdl_bodies):
+        import_body(ufdl_bodies[DOGS_TRAIN])
+        changed = copy.deepcopy(ufdl_bodies[DOGS_TRAIN])
+        changed["description"] = "something else"
+        response = browser.post(f"{ADMIN}/jobtemplate/import/", {"text": json.dumps(changed)})
+        assert [problem["path"] for problem in response.context["problems"]] == ["description"]
+        assert JobTemplate.objects.count() == 1
+
+    @pytest.mark.parametrize("form", [{"text": "{not json"}, {"text": ""}, {"text": "[1, 2]"}])
+    def test_unreadable_input_is_refused(self, browser, catalogue, form):
+        response = browser.post(f"{ADMIN}/jobtemplate/import/", form)
+        assert response.status_code == 200
+        assert response.context["form"].errors or response.context["problems"]
+        assert not JobTemplate.objects.exists()
+
+
+# --- export and actions ----------------------------------------------------------------------------
+
+
+class TestExportAndActions:
+    def test_the_export_link_downloads_the_import_format(self, browser, templates, admin_user):
+        meta = templates["meta"]
+        html = page_text(browser.get(f"{ADMIN}/metatemplate/{meta.pk}/change/"))
+        link = f"{ADMIN}/jobtemplate/{meta.pk}/export/"
+        assert f'href="{link}"' in html
+        response = browser.get(link)
+        assert response["Content-Type"] == "application/json"
+        assert response["Content-Disposition"] == 'attachment; filename="dogs_train_and_predict-v1.json"'
+        exported = json.loads(response.content)
+        assert exported == template_export(template=meta)
+        # It imports back as the same template.
+        again = template_import(data=exported, creator=admin_user)
+        assert again.template.pk == meta.pk and not again.created
+
+    def run_action(self, browser, action: str, *pks: int):
+        return browser.post(f"{ADMIN}/jobtemplate/", {"action": action, "_selected_action": [str(pk) for pk in pks]})
+
+    def test_soft_delete_and_reinstate(self, browser, templates):
+        train, predict = templates["train"], templates["predict"]
+        response = self.run_action(browser, "soft_delete_templates", train.pk, predict.pk)
+        assert response.status_code == 302
+        assert "Soft-deleted 2 template(s)." in messages_of(response)
+        assert JobTemplate.objects.filter(pk__in=[train.pk, predict.pk], deletion_time__isnull=True).count() == 0
+        response = self.run_action(browser, "reinstate_templates", train.pk)
+        assert f"{train} reinstated." in messages_of(response)
+        assert JobTemplate.objects.get(pk=train.pk).deletion_time is None
+        assert JobTemplate.objects.get(pk=predict.pk).deletion_time is not None
+
+    def test_reinstate_clash_is_reported_and_changes_nothing(self, browser, templates, import_body, ufdl_bodies):
+        train = templates["train"]
+        self.run_action(browser, "soft_delete_templates", train.pk)
+        replacement = import_body(ufdl_bodies[DOGS_TRAIN])  # v1 is free again among active templates
+        assert replacement.pk != train.pk
+        response = self.run_action(browser, "reinstate_templates", train.pk)
+        assert any("already has this name and version" in note for note in messages_of(response))
+        assert JobTemplate.objects.get(pk=train.pk).deletion_time is not None
+
+    def test_export_action(self, browser, templates):
+        one = self.run_action(browser, "export_templates", templates["meta"].pk)
+        assert one["Content-Disposition"] == 'attachment; filename="dogs_train_and_predict-v1.json"'
+        assert json.loads(one.content) == template_export(template=templates["meta"])
+        two = self.run_action(browser, "export_templates", templates["train"].pk, templates["predict"].pk)
+        assert two["Content-Disposition"] == 'attachment; filename="templates.json"'
+        assert [body["name"] for body in json.loads(two.content)] == [
+            "dogs_dummy_image_class_train",
+            "dogs_dummy_image_class_predict",
+        ]
