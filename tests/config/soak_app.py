@@ -53,6 +53,8 @@ def _import_register_transports():
 
 
 os.environ.pop("DJANGO_SETTINGS_MODULE", None)
+# Celery prefers this variable to the app's own broker_url; the soak must use its own fsq:// folder.
+os.environ.pop("CELERY_BROKER_URL", None)
 register_transports = _import_register_transports()
 
 TASK_NAME = "soak.mark"

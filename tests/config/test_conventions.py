@@ -83,14 +83,13 @@ class TestDocsAndHealth:
         assert body["status"] == "ok"
         assert body["database"]["ok"] and body["broker"]["ok"]
 
-    def test_healthz_reports_a_dead_broker(self, anon_client, settings):
+    def test_healthz_reports_a_dead_broker(self, anon_client, monkeypatch):
         from config.celery import app
 
-        original = app.conf.broker_url
-        app.conf.broker_url = "redis://127.0.0.1:1/0"
-        try:
-            response = anon_client.get("/healthz")
-        finally:
-            app.conf.broker_url = original
+        dead = "redis://127.0.0.1:1/0"
+        # Celery prefers the CELERY_BROKER_URL variable to its configuration: replace both.
+        monkeypatch.setenv("CELERY_BROKER_URL", dead)
+        monkeypatch.setattr(app.conf, "broker_url", dead)
+        response = anon_client.get("/healthz")
         assert response.status_code == 503
         assert response.json()["broker"]["ok"] is False
