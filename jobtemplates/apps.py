@@ -10,5 +10,10 @@ class JobTemplatesConfig(AppConfig):
     def ready(self) -> None:
         from jobtemplates.resident import register_job_output_binding
 
+        from contracts.services.datasets import dataset_reference_check_register
+        from jobtemplates.services.jobs.references import dataset_used_by_jobs
+
         # JobOutput<T> values resolve to job outputs (the type language's binding lives with the model).
         register_job_output_binding()
+        # Jobs name datasets inside JSON values: a dataset's hard delete must see them.
+        dataset_reference_check_register(dataset_used_by_jobs)

@@ -1,6 +1,6 @@
 """Models of job templates (workable and meta), their parameters and graphs, jobs and job outputs."""
 
-from jobtemplates.models.jobs import FINAL_STATUSES, Job, JobOutput, JobStatus
+from jobtemplates.models.jobs import FINAL_STATUSES, Job, JobOutput, JobReference, JobStatus
 from jobtemplates.models.templates import (
     JobTemplate,
     MetaDependency,
@@ -16,6 +16,7 @@ __all__ = [
     "FINAL_STATUSES",
     "Job",
     "JobOutput",
+    "JobReference",
     "JobStatus",
     "JobTemplate",
     "MetaDependency",

@@ -101,3 +101,25 @@ class JobOutput(SoftDeleteModel):
 
     def __str__(self) -> str:
         return f"{self.job_id}: {self.name} ({self.type})"
+
+
+class JobReference(models.Model):
+    """A server row a job's values name (a dataset by pk or by name, a docker image, an output…).
+
+    Values are JSON, so no foreign key sees these references; this table does, so that a hard delete of
+    the row can refuse (409) while jobs still name it.
+    """
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="references")
+    model_label = models.CharField(max_length=100, help_text="app_label.ModelName of the row")
+    row_pk = models.BigIntegerField()
+    path = models.CharField(max_length=400, help_text="where the job names it, e.g. input_values.dataset")
+
+    class Meta:
+        indexes = [models.Index(fields=["model_label", "row_pk"], name="jobreference_row")]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "model_label", "row_pk", "path"], name="jobreference_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"job {self.job_id} → {self.model_label} {self.row_pk} ({self.path})"

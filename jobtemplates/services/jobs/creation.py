@@ -10,6 +10,7 @@ from config.errors import Conflict
 from jobtemplates.models import Job, JobTemplate
 from jobtemplates.services.jobs.enqueueing import job_enqueue
 from jobtemplates.services.jobs.metajobs import meta_job_start
+from jobtemplates.services.jobs.references import job_references_record
 from jobtemplates.services.jobs.requests import JobRequest, check_job_request
 
 
@@ -45,6 +46,7 @@ def job_create(*, template: JobTemplate, body: Any, creator, dry_run: bool = Fal
         return job
     with transaction.atomic():
         job.save()
+        job_references_record(job=job)
         if template.is_meta:
             meta_job_start(parent=job)
         else:
