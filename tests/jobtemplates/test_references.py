@@ -28,8 +28,7 @@ def make_dataset(name: str, admin_user) -> Dataset:
                                   licence=Licence.objects.get(name="Apache 2.0"), is_public=True, creator=admin_user)
 
 
-def test_a_dataset_named_by_a_job_cannot_be_hard_deleted(train_template, admin_user, admin_client,
-                                                          django_capture_on_commit_callbacks):
+def test_a_dataset_named_by_a_job_cannot_be_hard_deleted(train_template, admin_user, admin_client):
     used, unused = make_dataset("used", admin_user), make_dataset("unused", admin_user)
     job = job_create(template=train_template, creator=admin_user, body={"input_values": {
         "dataset": {"value": used.pk, "type": "PK<Dataset<Domain<'Image Classification'>>>"}}})

@@ -50,6 +50,8 @@ class Command(BaseCommand):
                 failed += 1
         pending = sorted(bodies, key=lambda file: (is_meta(bodies[file]), str(file)))
         errors: dict[Path, ApplicationError] = {}
+        warned: dict[str, int] = {}
+        verbose = options.get("verbosity", 1) >= 2
         while pending:
             errors = {}
             for file in pending:
@@ -62,11 +64,19 @@ class Command(BaseCommand):
                 state = "created" if result.created else "unchanged"
                 self.stdout.write(f"{file}: {state} {template.name} v{template.version} (pk {template.pk})")
                 for warning in result.warnings:
-                    self.stdout.write(f"    warning: {warning.path}: {warning.message}")
+                    warned[warning.code] = warned.get(warning.code, 0) + 1
+                    if verbose:
+                        self.stdout.write(f"    warning: {warning.path}: {warning.message}")
             # A meta-template may name a child imported later in this run: retry while progress is made.
             if len(errors) == len(pending):
                 break
             pending = list(errors)
+        for code, count in sorted(warned.items()):
+            hint = "" if verbose else " (run with -v 2 to see them)"
+            self.stdout.write(self.style.WARNING(f"{count} warning(s) {code}{hint}"))
+            if code == "executor_not_allowed":
+                self.stdout.write("    those templates import as data; workers run only executors from "
+                                  "EXECUTOR_ALLOWED_MODULES")
         for file, error in errors.items():
             failed += 1
             self.stdout.write(self.style.ERROR(f"{file}: FAILED: {error.detail}"))
