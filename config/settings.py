@@ -265,3 +265,22 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- notifications --------------------------------------------------------------------------------
+# Defaults per job kind, each shaped like an override's "actions" ({"on_start": [notification, …]}):
+# {"workable": actions, "meta": actions}, as a dict here or JSON in the environment; a kind left out keeps
+# UFDL's defaults (notifications/defaults.py). `manage.py check` reports every problem with its path.
+NOTIFICATION_DEFAULTS: dict | str | None = os.environ.get("NOTIFICATION_DEFAULTS") or None
+# Email and webhook deliveries: attempts = 1 + retries, waiting backoff·2^n seconds (capped) between.
+NOTIFICATION_DELIVERY_MAX_RETRIES = env_int("NOTIFICATION_DELIVERY_MAX_RETRIES", 5)
+NOTIFICATION_RETRY_BACKOFF_SECONDS = env_int("NOTIFICATION_RETRY_BACKOFF_SECONDS", 10)
+NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS = env_int("NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS", 600)
+NOTIFICATION_RETRY_JITTER = env_bool("NOTIFICATION_RETRY_JITTER", True)
+NOTIFICATION_DELIVERY_TIME_LIMIT_SECONDS = env_int("NOTIFICATION_DELIVERY_TIME_LIMIT_SECONDS", 60)
+NOTIFICATION_WEBHOOK_TIMEOUT_SECONDS = env_float("NOTIFICATION_WEBHOOK_TIMEOUT_SECONDS", 10.0)
+# Websockets: "auto" polls the delivery records when the channel layer is in-memory (it cannot carry
+# events from worker processes), "poll" always, "layer" never. Deployments sharing a Redis use their
+# own group prefix.
+NOTIFICATION_WEBSOCKET_TRANSPORT = env_str("NOTIFICATION_WEBSOCKET_TRANSPORT", "auto")
+NOTIFICATION_WEBSOCKET_POLL_SECONDS = env_float("NOTIFICATION_WEBSOCKET_POLL_SECONDS", 0.5)
+NOTIFICATION_WEBSOCKET_GROUP_PREFIX = env_str("NOTIFICATION_WEBSOCKET_GROUP_PREFIX", "jobs")

@@ -1,7 +1,8 @@
 """Notification objects (http-api.md §4.3), told apart by their keys, and the actions that carry them.
 
 Pure Python: parsing collects every problem with its path, so create-job can answer one 422 naming
-each bad notification.
+each bad notification. Which notifications a job's transition sends is decided here too
+(:func:`merge_actions`): the defaults, the job's override, suppression for child jobs, and "sent once".
 """
 
 from __future__ import annotations
@@ -10,31 +11,48 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-ACTIONS = ("on_acquire", "on_release", "on_start", "on_progress", "on_finish", "on_error", "on_reset",
-           "on_abort", "on_cancel")
+ACTIONS = (
+    "on_acquire",
+    "on_release",
+    "on_start",
+    "on_progress",
+    "on_finish",
+    "on_error",
+    "on_reset",
+    "on_abort",
+    "on_cancel",
+)
+KIND_NAMES = ("print", "email", "websocket", "webhook")
 OVERRIDE_KEYS = {"keep_default", "actions"}
 EMAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
+WEBHOOK_URL = re.compile(r"^https?://[^\s/]+\S*$")
 
 
 @dataclass(frozen=True)
 class Notification:
-    """One notification: ``kind`` (print, email, websocket, webhook) and its fields."""
+    """One notification: ``kind`` (print, email, websocket, webhook) and its fields.
+
+    ``suppress_for_parent`` is None when the object did not say: the suppression rule (see
+    :func:`merge_actions`) tells a stated ``true`` from the default.
+    """
 
     kind: str
     fields: tuple[tuple[str, Any], ...] = ()
-    suppress_for_parent: bool = True
+    suppress_for_parent: bool | None = None
 
     def get(self, key: str, default: Any = None) -> Any:
         return dict(self.fields).get(key, default)
 
     def as_dict(self) -> dict[str, Any]:
+        """The notification object as given (addresses as lists; ``suppress_for_parent`` only if stated)."""
         data = {key: list(value) if isinstance(value, tuple) else value for key, value in self.fields}
-        data["suppress_for_parent"] = self.suppress_for_parent
+        if self.suppress_for_parent is not None:
+            data["suppress_for_parent"] = self.suppress_for_parent
         return data
 
     @property
     def identity(self) -> tuple:
-        """Two notifications with equal identity are the same message: it is sent once."""
+        """Two notifications with equal identity send the same message: it is sent once."""
         return (self.kind, self.fields)
 
 
@@ -74,11 +92,14 @@ def parse_notification(raw: Any, path: str, problems: list[NotificationProblem])
         return None
     kind = kind_of(set(raw))
     if kind is None:
-        problems.append(NotificationProblem(
-            path, "unknown_notification_kind",
-            "not a notification: print has `message`; email `subject` and `body`; webhook `url`; "
-            "websocket has no other key than `suppress_for_parent`",
-        ))
+        problems.append(
+            NotificationProblem(
+                path,
+                "unknown_notification_kind",
+                "not a notification: print has `message`; email `subject` and `body`; webhook `url`; "
+                "websocket has no other key than `suppress_for_parent`",
+            )
+        )
         return None
     required, optional = KINDS[kind]
     before = len(problems)
@@ -86,8 +107,8 @@ def parse_notification(raw: Any, path: str, problems: list[NotificationProblem])
         problems.append(NotificationProblem(f"{path}.{key}", "unknown_key", f"a {kind} notification has no {key!r}"))
     for key in sorted(required - set(raw)):
         problems.append(NotificationProblem(f"{path}.{key}", "required", f"a {kind} notification needs {key!r}"))
-    suppress = raw.get("suppress_for_parent", True)
-    if not isinstance(suppress, bool):
+    suppress = raw.get("suppress_for_parent")
+    if suppress is not None and not isinstance(suppress, bool):
         problems.append(NotificationProblem(f"{path}.suppress_for_parent", "wrong_type", "must be a boolean"))
     values: dict[str, Any] = {}
     for key in sorted(set(raw) & (required | optional)):
@@ -102,15 +123,22 @@ def parse_notification(raw: Any, path: str, problems: list[NotificationProblem])
 def _field_value(kind: str, key: str, value: Any, path: str, problems: list[NotificationProblem]) -> Any:
     if kind == "email" and key in ("to", "cc", "bcc"):
         addresses = [value] if isinstance(value, str) else value
-        if not isinstance(addresses, list) or not all(isinstance(a, str) and EMAIL_ADDRESS.match(a)
-                                                      for a in addresses):
+        # No whitespace in an address, so no header can be smuggled in through one.
+        if not isinstance(addresses, list) or not all(isinstance(a, str) and EMAIL_ADDRESS.match(a) for a in addresses):
             problems.append(NotificationProblem(path, "invalid_value", "must be an email address or a list of them"))
+            return None
+        if key == "to" and not addresses:
+            problems.append(
+                NotificationProblem(
+                    path, "invalid_value", "leave `to` out to write to the job's creator; [] sends to nobody"
+                )
+            )
             return None
         return tuple(addresses)
     if not isinstance(value, str):
         problems.append(NotificationProblem(path, "wrong_type", f"{key} must be a string"))
         return None
-    if kind == "webhook" and not re.match(r"^https?://[^\s/]+", value):
+    if kind == "webhook" and not WEBHOOK_URL.match(value):
         problems.append(NotificationProblem(path, "invalid_value", "url must be an http(s) URL"))
         return None
     return value
@@ -132,8 +160,11 @@ def parse_actions(raw: Any, path: str, problems: list[NotificationProblem]) -> d
     for action, items in raw.items():
         action_path = f"{path}.{action}"
         if action not in ACTIONS:
-            problems.append(NotificationProblem(action_path, "unknown_action",
-                                                f"unknown action {action!r}; known: {', '.join(ACTIONS)}"))
+            problems.append(
+                NotificationProblem(
+                    action_path, "unknown_action", f"unknown action {action!r}; known: {', '.join(ACTIONS)}"
+                )
+            )
             continue
         if not isinstance(items, list):
             problems.append(NotificationProblem(action_path, "wrong_type", "must be a list of notifications"))
@@ -149,8 +180,9 @@ def parse_override(raw: Any, path: str) -> tuple[NotificationOverride | None, li
     if raw is None:
         return None, problems
     if not isinstance(raw, dict):
-        problems.append(NotificationProblem(path, "wrong_type", "a notification override is an object "
-                                                                "{keep_default?, actions}"))
+        problems.append(
+            NotificationProblem(path, "wrong_type", "a notification override is an object {keep_default?, actions}")
+        )
         return None, problems
     for key in sorted(set(raw) - OVERRIDE_KEYS):
         problems.append(NotificationProblem(f"{path}.{key}", "unknown_key", f"unknown key {key!r}"))
@@ -164,19 +196,37 @@ def parse_override(raw: Any, path: str) -> tuple[NotificationOverride | None, li
 
 
 def merge_actions(
-    defaults: dict[str, list[Notification]], override: NotificationOverride | None
+    defaults: dict[str, list[Notification]], override: NotificationOverride | None, *, is_child: bool = False
 ) -> dict[str, list[Notification]]:
-    """The notifications to send per action: the override's, after the defaults when ``keep_default``;
-    a notification found in both is kept once (UFDL answered that with a 500)."""
-    if override is None:
-        merged = {action: list(items) for action, items in defaults.items()}
-    elif override.keep_default:
-        merged = {action: list(items) for action, items in defaults.items()}
+    """The notifications to send per action.
+
+    * The override's replace the defaults, or follow them when ``keep_default``; no override: the defaults.
+    * A child job (``is_child``) skips a default unless it says ``"suppress_for_parent": false``, and
+      skips an override's notification only if it says ``"suppress_for_parent": true``: a child's
+      override was given to it explicitly by its parent's ``child_notification_overrides``.
+    * A notification found twice (same kind and fields) is sent once (UFDL answered that with a 500);
+      suppression is applied first, so a duplicate that fires wins over one that is skipped.
+    """
+    sourced: dict[str, list[tuple[Notification, bool]]] = {}  # action → [(notification, explicit)]
+    if override is None or override.keep_default:
+        for action, items in defaults.items():
+            sourced.setdefault(action, []).extend((item, False) for item in items)
+    if override is not None:
         for action, items in override.actions.items():
-            merged.setdefault(action, []).extend(items)
-    else:
-        merged = {action: list(items) for action, items in override.actions.items()}
-    return {action: _unique(items) for action, items in merged.items() if items}
+            sourced.setdefault(action, []).extend((item, True) for item in items)
+    merged = {}
+    for action, items in sourced.items():
+        kept = _unique([item for item, explicit in items if not (is_child and _suppressed(item, explicit))])
+        if kept:
+            merged[action] = kept
+    return merged
+
+
+def _suppressed(item: Notification, explicit: bool) -> bool:
+    """Whether a child job skips ``item`` (explicit: given to the child by its parent)."""
+    if explicit:
+        return item.suppress_for_parent is True
+    return item.suppress_for_parent is not False
 
 
 def _unique(items: list[Notification]) -> list[Notification]:

@@ -30,6 +30,7 @@ from jobtemplates.api.job_serializers import (
 from jobtemplates.models import Job, JobOutput, JobStatus
 from jobtemplates.selectors import job_output_visible_to, job_visible_to
 from jobtemplates.services.jobs import job_abort, job_cancel, job_create, job_output_delete
+from notifications.api import NotificationDeliverySerializer, job_notifications
 
 CREATE_JOB_BODY = {
     "type": "object",
@@ -143,6 +144,13 @@ class JobViewSet(mixins.UpdateModelMixin, SoftDeleteMixin, ResourceViewSet):
         """Admins: put a running or errored job back to ``created``, remove its outputs, queue it again."""
         job = job_abort(job=self.get_object())
         return Response(job_representation(self.get_queryset().get(pk=job.pk)))
+
+    @extend_schema(responses=NotificationDeliverySerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="notifications", url_name="notifications")
+    def notifications(self, request: Request, pk=None) -> Response:
+        """The notifications the job's transitions sent, oldest first: each with its kind, content and
+        status (pending, sent, or failed with the error)."""
+        return Response(job_notifications(job=self.get_object()))
 
     def _output(self, job: Job, output_name: str, type_string: str) -> JobOutput:
         output = next((o for o in job.outputs.all() if o.name == output_name and o.type == type_string

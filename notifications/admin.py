@@ -1,0 +1,38 @@
+"""Read-only admin of delivery records: what each transition sent, filtered by kind, status and action."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from notifications.models import NotificationDelivery
+
+
+@admin.register(NotificationDelivery)
+class NotificationDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("pk", "job_id", "action", "kind", "status", "attempts", "created_time", "sent_time")
+    list_filter = ("kind", "status", "action")
+    search_fields = ("=job__id",)
+    date_hierarchy = "created_time"
+    readonly_fields = (
+        "job",
+        "action",
+        "kind",
+        "notification",
+        "content",
+        "status",
+        "attempts",
+        "error",
+        "created_time",
+        "sent_time",
+    )
+    # The job column shows its id: no join per row, and the change page links the job.
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
