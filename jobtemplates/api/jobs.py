@@ -17,8 +17,7 @@ from rest_framework.response import Response
 
 from config.api.filterspec import FilterFields
 from config.api.viewsets import ResourceViewSet, SoftDeleteMixin, request_json_object
-from config.errors import Conflict, NotFound, PermissionDenied, Problem
-from config.softdelete import hard_delete
+from config.errors import NotFound, PermissionDenied
 from contracts.types import TypeParseError, parse_type
 from jobtemplates.api.job_serializers import (
     JobDescriptionSerializer,
@@ -27,9 +26,10 @@ from jobtemplates.api.job_serializers import (
     job_representation,
     output_info,
 )
-from jobtemplates.models import Job, JobOutput, JobStatus
+from jobtemplates.models import Job, JobOutput
 from jobtemplates.selectors import job_output_visible_to, job_visible_to
 from jobtemplates.services.jobs import job_abort, job_cancel, job_create, job_output_delete
+from jobtemplates.services.jobs.deletion import job_hard_delete
 from notifications.api import NotificationDeliverySerializer, job_notifications
 
 CREATE_JOB_BODY = {
@@ -119,13 +119,7 @@ class JobViewSet(mixins.UpdateModelMixin, SoftDeleteMixin, ResourceViewSet):
         return self.update(request, pk=pk, partial=True)
 
     def perform_hard_delete(self, instance: Job) -> None:
-        if instance.status == JobStatus.RUNNING or instance.children.filter(status=JobStatus.RUNNING).exists():
-            raise Conflict("A running job cannot be deleted; cancel it first.", code="job_running",
-                           problems=[Problem(path="status", code="job_running", message="running")],
-                           extra={"status": instance.status})
-        for output in instance.outputs.filter(source__isnull=True):
-            output.file.delete(save=False)
-        hard_delete(instance=instance)
+        job_hard_delete(job=instance)
 
     @extend_schema(request=None, responses=JobSerializer)
     @action(detail=True, methods=["delete", "post"], url_path="cancel", url_name="cancel")
