@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 from io import StringIO
 from pathlib import Path
@@ -39,8 +40,8 @@ def run_failing(command: str, *args: str) -> tuple[str, CommandError]:
 
 
 def file_lines(output: str) -> list[str]:
-    """The per-file lines (warnings and problem details are indented beneath them)."""
-    return [line for line in output.splitlines() if line and not line.startswith(" ")]
+    """The per-file lines (``<file>.json: created …``), without details and summaries."""
+    return [line for line in output.splitlines() if re.match(r"^\S+\.json: ", line)]
 
 
 def write(folder: Path, name: str, body) -> Path:
@@ -59,13 +60,17 @@ class TestImportTemplates:
         assert len(second) == 29 and all(": unchanged " in line for line in second), second
         assert JobTemplate.objects.count() == 29
 
-    def test_one_line_per_file_names_the_template(self, catalogue):
+    def test_one_line_per_file_names_the_template_and_warnings_are_summarised(self, catalogue):
         output = run("import_templates", str(UFDL_FOLDER / DOGS_TRAIN))
         template = JobTemplate.objects.get()
         assert file_lines(output) == [
             f"{UFDL_FOLDER / DOGS_TRAIN}: created dogs_dummy_image_class_train v1 (pk {template.pk})"
         ]
-        assert "    warning: specific.executor_class:" in output
+        assert "1 warning(s) executor_not_allowed (run with -v 2 to see them)" in output
+        assert "    warning: specific.executor_class:" not in output
+        JobTemplate.objects.all().delete()
+        detailed = run("import_templates", str(UFDL_FOLDER / DOGS_TRAIN), "--verbosity", "2")
+        assert "    warning: specific.executor_class:" in detailed
 
     def test_files_without_a_version_are_skipped_when_the_newest_is_identical(self, catalogue, tmp_path):
         body = json.loads((UFDL_FOLDER / DOGS_TRAIN).read_text())
