@@ -1,0 +1,127 @@
+"""Fixtures for notification tests: templates and jobs, captured task sends, a recording webhook server,
+and a unique websocket group prefix (test runs sharing one Redis never hear each other)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from contracts.services.catalogue_seed import catalogue_seed
+from jobtemplates.models import Job, JobTemplate
+from jobtemplates.services.templates import template_import
+
+BUILTIN = Path(__file__).resolve().parents[2] / "templates" / "builtin"
+GROUP_PREFIX = f"test{uuid.uuid4().hex[:8]}"
+
+
+def import_builtin(file: str, creator, **changes) -> JobTemplate:
+    body = {**json.loads((BUILTIN / f"{file}.json").read_text()), **changes}
+    return template_import(data=body, creator=creator).template
+
+
+def import_meta(creator, name: str, nodes: dict, dependencies: list) -> JobTemplate:
+    return template_import(
+        data={
+            "name": name,
+            "licence": "Apache 2.0",
+            "domain": "ic",
+            "scope": "public",
+            "specific": {"nodes": nodes, "dependencies": dependencies},
+        },
+        creator=creator,
+    ).template
+
+
+def templates_for(admin) -> dict[str, JobTemplate]:
+    """noop and fail (public), a noop only admins see, and a meta-template of two noops."""
+    catalogue_seed()
+    noop = import_builtin("noop", admin)
+    return {
+        "noop": noop,
+        "fail": import_builtin("fail", admin),
+        "hidden": import_builtin("noop", admin, name="hidden_noop", scope="user"),
+        "meta": import_meta(admin, "two_noops", {"first": {"name": "noop"}, "second": {"name": "noop"}}, []),
+    }
+
+
+@pytest.fixture
+def templates(db, admin_user):
+    return templates_for(admin_user)
+
+
+def make_job(template: JobTemplate, creator, **fields) -> Job:
+    return Job.objects.create(
+        template=template, creator=creator, description=fields.pop("description", "a job"), **fields
+    )
+
+
+@pytest.fixture(autouse=True)
+def _websocket_group_prefix(settings):
+    settings.NOTIFICATION_WEBSOCKET_GROUP_PREFIX = GROUP_PREFIX
+
+
+@pytest.fixture(autouse=True)
+def sent_tasks(request, monkeypatch) -> list[tuple[str, dict]]:
+    """Tasks the dispatcher sends, captured instead of reaching the shared broker (tests with a real
+    worker send them for real)."""
+    sent: list[tuple[str, dict]] = []
+    if request.node.get_closest_marker("worker") is None:
+        from notifications import dispatch
+
+        monkeypatch.setattr(dispatch.celery_app, "send_task", lambda name, kwargs: sent.append((name, kwargs)))
+    return sent
+
+
+class WebhookServer:
+    """An HTTP server on 127.0.0.1 recording each POST; answers ``status`` after ``delay`` seconds."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.status = 204
+        self.delay = 0.0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                server.requests.append(
+                    {
+                        "path": self.path,
+                        "headers": dict(self.headers),
+                        "json": json.loads(body or b"null"),
+                        "time": time.monotonic(),
+                    }
+                )
+                time.sleep(server.delay)
+                try:
+                    self.send_response(server.status)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                except OSError:  # the client gave up waiting (a timeout test)
+                    pass
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def webhook_server():
+    server = WebhookServer()
+    yield server
+    server.close()

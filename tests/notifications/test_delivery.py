@@ -1,0 +1,183 @@
+"""Email and webhook delivery in-process, through the same task function the worker runs: Django's locmem
+mail backend, a recording HTTP server on 127.0.0.1; retries, permanent failures, timeouts, idempotence,
+and a failed delivery that never changes the job."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.core import mail
+
+from jobtemplates.models import JobStatus
+from notifications.delivery import DeliveryFailed, delivery_perform
+from notifications.dispatch import job_transition_notify
+from notifications.models import NotificationDelivery
+from notifications.tasks import deliver_notification_task
+from tests.notifications.conftest import make_job
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _locmem(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.DEFAULT_FROM_EMAIL = "jobs@service.test"
+    settings.NOTIFICATION_WEBHOOK_TIMEOUT_SECONDS = 0.5
+
+
+def delivery_for(job, notification: dict, action: str = "on_finish") -> NotificationDelivery:
+    job.notification_override = {"actions": {action: [notification]}}
+    job.save()
+    job_transition_notify(job=job, actions=(action,), transition_data={"reason": "test"})
+    return NotificationDelivery.objects.get(job=job)
+
+
+class TestEmail:
+    def test_sent_to_the_creator_through_the_task(self, templates, user):
+        job = make_job(templates["noop"], user, status=JobStatus.FINISHED, description="nightly")
+        delivery = delivery_for(job, {"subject": "Job {pk} {transition}", "body": "{description} is {status}"})
+        assert deliver_notification_task(delivery_id=delivery.pk) == "sent"
+        [message] = mail.outbox
+        assert (message.subject, message.body) == (f"Job {job.pk} finish", "nightly is finished")
+        assert message.to == ["alice@example.com"] and message.from_email == "jobs@service.test"
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempts, delivery.error) == ("sent", 1, "")
+        assert delivery.sent_time is not None
+
+    def test_to_cc_and_bcc(self, templates, user):
+        job = make_job(templates["noop"], user, status=JobStatus.FINISHED)
+        delivery = delivery_for(
+            job,
+            {"subject": "s", "body": "b", "to": ["ops@x.org", "dev@x.org"], "cc": "boss@x.org", "bcc": ["audit@x.org"]},
+        )
+        deliver_notification_task(delivery_id=delivery.pk)
+        [message] = mail.outbox
+        assert (message.to, message.cc, message.bcc) == (["ops@x.org", "dev@x.org"], ["boss@x.org"], ["audit@x.org"])
+
+    def test_a_newline_in_the_subject_cannot_inject_headers(self, templates, user):
+        job = make_job(
+            templates["fail"],
+            user,
+            status=JobStatus.ERRORED,
+            error_reason="boom\nBcc: evil@x.org",
+            description="x\r\nCc: evil@x.org",
+        )
+        delivery = delivery_for(job, {"subject": "{error} {description}", "body": "{error}"}, "on_error")
+        assert deliver_notification_task(delivery_id=delivery.pk) == "sent"
+        [message] = mail.outbox
+        assert message.subject == "boom Bcc: evil@x.org x Cc: evil@x.org"
+        assert message.bcc == [] and message.cc == [] and message.to == ["alice@example.com"]
+
+    def test_no_address_fails_at_once_without_retry(self, templates, user):
+        user.email = ""
+        user.save()
+        job = make_job(templates["noop"], user, status=JobStatus.FINISHED)
+        delivery = delivery_for(job, {"subject": "s", "body": "b"})
+        assert delivery_perform(delivery_id=delivery.pk, last_attempt=False) == "failed"
+        delivery.refresh_from_db()
+        assert delivery.status == "failed" and "no recipient" in delivery.error and mail.outbox == []
+
+    def test_smtp_failure_retries_then_fails_and_the_job_stays(self, templates, user, settings):
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 1
+        job = make_job(templates["noop"], user, status=JobStatus.FINISHED)
+        delivery = delivery_for(job, {"subject": "s", "body": "b"})
+        with pytest.raises(DeliveryFailed, match="ConnectionRefusedError"):
+            delivery_perform(delivery_id=delivery.pk, last_attempt=False)
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempts) == ("pending", 1) and "ConnectionRefused" in delivery.error
+        assert delivery_perform(delivery_id=delivery.pk, last_attempt=True) == "failed"
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempts) == ("failed", 2)
+        job.refresh_from_db()
+        assert (job.status, job.error_reason) == (JobStatus.FINISHED, None)
+
+
+class TestWebhook:
+    def test_posts_the_notification_data_as_json(self, templates, user, webhook_server):
+        job = make_job(templates["noop"], user, status=JobStatus.FINISHED, progress=1.0)
+        delivery = delivery_for(job, {"url": f"{webhook_server.url}/hooks/job?secret=1"})
+        assert deliver_notification_task(delivery_id=delivery.pk) == "sent"
+        [request] = webhook_server.requests
+        assert request["path"] == "/hooks/job?secret=1"
+        assert request["headers"]["Content-Type"] == "application/json"
+        assert request["json"] == {
+            "transition": "finish",
+            "description": "a job",
+            "pk": job.pk,
+            "progress": 1.0,
+            "cancelled": False,
+            "node": None,
+            "error": None,
+            "transition_data": {"reason": "test"},
+            "template": "noop v1",
+            "status": "finished",
+        }
+
+    def test_a_server_error_is_retried(self, templates, user, webhook_server):
+        webhook_server.status = 503
+        job = make_job(templates["noop"], user, status=JobStatus.FINISHED)
+        delivery = delivery_for(job, {"url": webhook_server.url})
+        with pytest.raises(DeliveryFailed, match="HTTP Error 503"):
+            delivery_perform(delivery_id=delivery.pk, last_attempt=False)
+        webhook_server.status = 200
+        assert delivery_perform(delivery_id=delivery.pk, last_attempt=False) == "sent"
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempts, delivery.error) == ("sent", 2, "")
+        assert len(webhook_server.requests) == 2
+
+    @pytest.mark.parametrize("status", [400, 404, 410])
+    def test_a_client_error_fails_without_retry(self, templates, user, webhook_server, status):
+        webhook_server.status = status
+        job = make_job(templates["noop"], user, status=JobStatus.FINISHED)
+        delivery = delivery_for(job, {"url": webhook_server.url})
+        assert delivery_perform(delivery_id=delivery.pk, last_attempt=False) == "failed"
+        delivery.refresh_from_db()
+        assert delivery.error.startswith(f"PermanentFailure: HTTP {status}")
+
+    def test_a_redirect_is_not_followed(self, templates, user, webhook_server):
+        webhook_server.status = 302
+        job = make_job(templates["noop"], user, status=JobStatus.FINISHED)
+        delivery = delivery_for(job, {"url": webhook_server.url})
+        with pytest.raises(DeliveryFailed, match="302"):
+            delivery_perform(delivery_id=delivery.pk, last_attempt=False)
+        assert len(webhook_server.requests) == 1
+
+    def test_a_slow_server_times_out(self, templates, user, webhook_server):
+        webhook_server.delay = 3
+        job = make_job(templates["noop"], user, status=JobStatus.FINISHED)
+        delivery = delivery_for(job, {"url": webhook_server.url})
+        started = time.monotonic()
+        assert delivery_perform(delivery_id=delivery.pk, last_attempt=True) == "failed"
+        assert time.monotonic() - started < 2
+        delivery.refresh_from_db()
+        assert "timed out" in delivery.error
+
+    def test_nobody_listening(self, templates, user, webhook_server):
+        job = make_job(templates["noop"], user, status=JobStatus.FINISHED)
+        url = webhook_server.url
+        webhook_server.close()
+        delivery = delivery_for(job, {"url": url})
+        assert delivery_perform(delivery_id=delivery.pk, last_attempt=True) == "failed"
+        delivery.refresh_from_db()
+        assert "Connection refused" in delivery.error or "ConnectionRefused" in delivery.error
+
+
+class TestIdempotence:
+    def test_a_duplicate_message_sends_nothing_more(self, templates, user, webhook_server):
+        job = make_job(templates["noop"], user, status=JobStatus.FINISHED)
+        delivery = delivery_for(job, {"url": webhook_server.url})
+        assert deliver_notification_task(delivery_id=delivery.pk) == "sent"
+        assert deliver_notification_task(delivery_id=delivery.pk) == "sent"
+        assert len(webhook_server.requests) == 1
+
+    def test_a_deleted_delivery_is_gone(self, templates, user):
+        assert delivery_perform(delivery_id=10**9, last_attempt=False) == "gone"
+
+    def test_inline_kinds_are_not_sent_again(self, templates, user):
+        job = make_job(templates["noop"], user, status=JobStatus.FINISHED)
+        delivery = delivery_for(job, {"message": "hi"})
+        assert delivery_perform(delivery_id=delivery.pk, last_attempt=False) == "sent"
+        delivery.refresh_from_db()
+        assert delivery.attempts == 1
