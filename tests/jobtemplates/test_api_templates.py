@@ -715,3 +715,58 @@ class TestGraph:
         assert error_paths(client.get(f"{API}/{meta.pk}/graph", {"format": "png"})) == {
             "query.format": "invalid_choice"
         }
+
+
+# --- import and validate over HTTP -----------------------------------------------------------------
+
+
+class TestImportAndValidate:
+    def test_import_without_version_adds_the_next_one(self, admin_client, catalogue):
+        body = workable_body("versioned")
+        first = admin_client.post(f"{API}/import", body, format="json").json()
+        second = admin_client.post(f"{API}/import", body, format="json").json()
+        assert (first["version"], second["version"]) == (1, 2) and first["pk"] != second["pk"]
+
+    def test_import_of_an_existing_version(self, admin_client, catalogue):
+        body = workable_body("fixed", version=3)
+        first = admin_client.post(f"{API}/import", body, format="json")
+        same = admin_client.post(f"{API}/import", body, format="json")
+        assert same.status_code == 200 and same.json()["pk"] == first.json()["pk"]
+        changed = {**body, "description": "another"}
+        conflict = admin_client.post(f"{API}/import", changed, format="json")
+        assert conflict.status_code == 409 and conflict.json()["code"] == "duplicate_version"
+        assert [e["path"] for e in conflict.json()["errors"]] == ["description"]
+        assert JobTemplate.objects.filter(name="fixed").count() == 1
+
+    def test_invalid_import_lists_every_problem_and_saves_nothing(self, admin_client, catalogue):
+        body = workable_body("broken")
+        body["licence"] = "nope"
+        body["specific"]["parameters"]["epochs"]["default"] = "five"
+        body["specific"]["job_type"] = "Train<Domain<'Image Classification'>>"
+        for route in ("import", "validate"):
+            paths = error_paths(admin_client.post(f"{API}/{route}", body, format="json"), 422)
+            assert set(paths) == {"licence", "specific.parameters.epochs.default", "specific.job_type"}, route
+        assert not JobTemplate.objects.exists()
+
+    def test_validate_saves_nothing(self, admin_client, make_template):
+        new = admin_client.post(f"{API}/validate", workable_body("fresh"), format="json").json()
+        assert new["pk"] is None and new["would_create"] is True and new["version"] == 1
+        assert not JobTemplate.objects.filter(name="fresh").exists()
+        existing = make_template("kept", version=1)
+        same = admin_client.post(f"{API}/validate", workable_body("kept", version=1), format="json").json()
+        assert same["pk"] == existing.pk and same["would_create"] is False
+        changed = {**workable_body("kept", version=1), "description": "other"}
+        assert admin_client.post(f"{API}/validate", changed, format="json").status_code == 409
+
+    def test_form_bodies_are_refused(self, admin_client, catalogue):
+        response = admin_client.post(f"{API}/import", {"name": "x"})  # multipart, not JSON
+        assert response.status_code == 400 and response.json()["code"] == "expected_json"
+
+    def test_a_meta_template_without_a_derived_contract_reads_without_error(self, make_meta, client):
+        meta = make_meta("unwired", specific={**meta_body()["specific"], "dependencies": []})
+        assert meta.contract == ""
+        body = client.get(f"{API}/{meta.pk}").json()
+        assert body["type"] is None and body["kind"] == "meta"
+        assert client.get(f"{API}/{meta.pk}/get-types").json() == {}
+        assert set(client.get(f"{API}/{meta.pk}/get-outputs").json()) == {"train:model", "predict:predictions"}
+        assert "predict:model" in client.get(f"{API}/{meta.pk}").json()["inputs"]  # no edge feeds it now
