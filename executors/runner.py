@@ -22,7 +22,7 @@ from typing import Any
 from billiard.process import current_process
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from config.errors import ApplicationError
@@ -62,7 +62,7 @@ class Watchdog(threading.Thread):
         self.stopping = threading.Event()
         self.context: ExecutionContext | None = None
         self.cancelled_at: float | None = None
-        self.last_notified = 0.0
+        self.last_notified: float | None = None  # not 0.0: the monotonic clock may start near zero
         self.may_terminate = current_process().name.startswith("ForkPoolWorker")
 
     def run(self) -> None:
@@ -88,7 +88,7 @@ class Watchdog(threading.Thread):
         if progress is None:
             return
         now = time.monotonic()
-        notify = now - self.last_notified >= settings.JOB_PROGRESS_NOTIFY_SECONDS
+        notify = self.last_notified is None or now - self.last_notified >= settings.JOB_PROGRESS_NOTIFY_SECONDS
         if notify:
             self.last_notified = now
         job_progress(claim=self.claim, progress=progress[0], data=progress[1], notify=notify)
@@ -226,8 +226,13 @@ def _store_log(claim: Claim, lines: list[str]) -> None:
     if not lines:
         return
     try:
-        job = Job.objects.get(pk=claim.job_id)
-        job_output_write(job=job, name=LOG_OUTPUT[0], output_type=LOG_OUTPUT[1], data="\n".join(lines).encode())
+        with transaction.atomic():
+            # Only while the claim holds: a run presumed dead must not replace its successor's log.
+            job = Job.objects.select_for_update().filter(pk=claim.job_id, claim_token=claim.token).first()
+            if job is None:
+                logger.info("job %s was claimed again; not storing this run's log", claim.job_id)
+                return
+            job_output_write(job=job, name=LOG_OUTPUT[0], output_type=LOG_OUTPUT[1], data="\n".join(lines).encode())
     except Exception:  # the log is a convenience; never let it change the outcome
         logger.exception("could not store the log of job %s", claim.job_id)
 
