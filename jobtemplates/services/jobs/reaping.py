@@ -18,7 +18,7 @@ from django.utils import timezone
 from jobtemplates.models import FINAL_STATUSES, Job, JobStatus, TemplateKind
 from jobtemplates.services.jobs.enqueueing import send_run_job
 from jobtemplates.services.jobs.metajobs import meta_job_advance
-from jobtemplates.services.jobs.transitions import IllegalTransition, job_transition
+from jobtemplates.services.jobs.transitions import IllegalTransition, StaleClaim, job_transition
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,8 @@ def jobs_reap() -> ReapReport:
     now = timezone.now()
     stale_before = now - timedelta(seconds=settings.JOB_HEARTBEAT_STALE_SECONDS)
     workable = Job.objects.filter(deletion_time__isnull=True, template__kind=TemplateKind.WORKABLE)
-    for job in workable.filter(status=JobStatus.RUNNING, heartbeat__lt=stale_before).only("pk", "attempts", "claim_token"):
+    stale = workable.filter(status=JobStatus.RUNNING, heartbeat__lt=stale_before)
+    for job in stale.only("pk", "attempts", "claim_token"):
         _recover(job, report)
     # A created job's message is presumed lost once it has waited long enough; the wait doubles with
     # every resend, so a long but healthy queue collects few duplicates.
@@ -55,7 +56,11 @@ def jobs_reap() -> ReapReport:
     for parent_id in Job.objects.filter(template__kind=TemplateKind.META, deletion_time__isnull=True).exclude(
         status__in=FINAL_STATUSES
     ).values_list("pk", flat=True):
-        meta_job_advance(parent_id=parent_id)
+        try:
+            meta_job_advance(parent_id=parent_id)
+        except Exception:  # one meta-job that cannot advance must not hold up the others (nor every next pass)
+            logger.exception("reaper: meta-job %s cannot advance", parent_id)
+            continue
         report.advanced.append(parent_id)
     if report.requeued or report.errored or report.resent:
         logger.warning("reaper: requeued %s, errored %s, resent %s", report.requeued, report.errored, report.resent)
@@ -77,7 +82,7 @@ def _recover(job: Job, report: ReapReport) -> None:
             fields={"claim_token": None, "worker": None, "heartbeat": None, "enqueued_time": timezone.now()},
             transition_data={"reason": "worker lost", "attempt": job.attempts},
         )
-    except IllegalTransition:
-        return  # it moved on meanwhile (finished, cancelled, claimed again)
+    except (IllegalTransition, StaleClaim):
+        return  # it moved on meanwhile (finished, cancelled, or aborted and claimed again)
     send_run_job(job.pk)
     report.requeued.append(job.pk)
