@@ -1,13 +1,14 @@
-"""What an executor gets: its inputs and parameters, progress, cancellation, outputs, a log, scratch space."""
+"""What an executor gets: its inputs and parameters, progress, cancellation, outputs, a log, scratch space,
+and datasets (reading an input dataset's files, creating a dataset as the job's creator)."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from contracts.types import is_subtype, parse_type
 
@@ -28,6 +29,17 @@ class OutputFile:
 
     def read_bytes(self) -> bytes:
         return self.path.read_bytes()
+
+
+class LocalFile(NamedTuple):
+    """One file of a dataset, by its relative name (``cat/001.png``), readable at a local path."""
+
+    filename: str
+    path: Path
+
+
+# What ``ctx.create_dataset`` takes as files: (relative name, bytes or a local file's path) pairs.
+NewDatasetFiles = Iterable[tuple[str, bytes | Path]]
 
 
 class CapturingHandler(logging.Handler):
@@ -56,6 +68,8 @@ class ExecutionContext:
         cancelled: threading.Event,
         write: Callable[[str, str, Any], Any],
         logger: logging.Logger,
+        dataset_files: Callable[[Any], Iterable[LocalFile]] | None = None,
+        create_dataset: Callable[..., int] | None = None,
     ) -> None:
         self.job_id = job_id
         self.inputs = dict(inputs)
@@ -65,6 +79,8 @@ class ExecutionContext:
         self._declared_outputs = dict(outputs)
         self._cancelled = cancelled
         self._write = write
+        self._dataset_files = dataset_files
+        self._create_dataset = create_dataset
         self._progress_lock = threading.Lock()
         self._progress: tuple[float, dict[str, Any]] | None = None
         self.written: dict[str, str] = {}
@@ -102,3 +118,19 @@ class ExecutionContext:
             raise ValueError(f"output {name!r} must be a {declared}, not {type}")
         self._write(name, type, data)
         self.written[name] = str(parse_type(type))
+
+    def dataset_files(self, dataset: Any) -> Iterator[LocalFile]:
+        """The files of ``dataset`` (the row an input gave), in name order, each at a local path (a copy
+        in the scratch folder when the storage is remote). Read them; do not modify or delete them."""
+        if self._dataset_files is None:
+            raise NotImplementedError("this context was built without dataset access")
+        yield from self._dataset_files(dataset)
+
+    def create_dataset(self, *, name: str, files: NewDatasetFiles, like: Any, description: str = "") -> int:
+        """Create a dataset owned by the job's creator, with the next free version of ``name``, holding
+        ``files``; it takes ``like``'s domain and licence, is public only if ``like`` is, and stays in
+        ``like``'s project when the creator belongs to it. Returns the new dataset's pk. Nothing is left
+        behind if storing a file fails or the job is cancelled meanwhile."""
+        if self._create_dataset is None:
+            raise NotImplementedError("this context was built without dataset access")
+        return self._create_dataset(name=name, files=files, like=like, description=description)

@@ -5,31 +5,47 @@ writes throttled progress, and watches for cancellation: when the job is cancell
 ``ctx.cancelled()`` reads, and if the executor has not returned after the grace period it terminates
 the worker child process that runs it (Celery's prefork pool starts a fresh one; the job is already
 ``cancelled`` in the database, and any redelivered message is refused by the claim).
+
+Datasets reach executors through the context too: an input dataset's files as local paths, and new
+datasets (a Predict's predictions) created through the dataset services as the job's creator.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import tempfile
 import threading
 import time
 import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from billiard.process import current_process
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.core.files import File
+from django.core.files.base import ContentFile
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from config.errors import ApplicationError
+from contracts.models import Dataset, DatasetFile
 from contracts.resident import resolve_value
+from contracts.services.datasets import dataset_create, dataset_file_upload, dataset_hard_delete
 from contracts.types import is_subtype, parse_type
 from executors.base import contract_pin_accepts
-from executors.context import CapturingHandler, ExecutionContext, JobCancelled, OutputFile
+from executors.context import (
+    CapturingHandler,
+    ExecutionContext,
+    JobCancelled,
+    LocalFile,
+    NewDatasetFiles,
+    OutputFile,
+)
 from executors.loading import ExecutorLoadError, load_executor_class
 from executors.packages import missing_packages
 from jobtemplates.models import Job, JobOutput, JobStatus
@@ -163,10 +179,17 @@ def _run_claimed(
     if missing:
         raise JobFailed(f"the worker lacks required packages: {', '.join(missing)}")
 
-    def write(name: str, output_type: str, data: Any) -> None:
+    def ensure_claimed() -> None:
         if job_heartbeat(claim=claim) is None:
             raise StaleClaim(f"job {claim.job_id} was claimed by another worker")
+
+    def write(name: str, output_type: str, data: Any) -> None:
+        ensure_claimed()
         job_output_write(job=job, name=name, output_type=output_type, data=data)
+
+    def create_dataset(**arguments: Any) -> int:
+        ensure_claimed()
+        return dataset_create_for_job(job=job, stop=cancelled.is_set, **arguments)
 
     scratch_root = settings.JOB_SCRATCH_DIR
     if scratch_root:
@@ -181,6 +204,8 @@ def _run_claimed(
             cancelled=cancelled,
             write=write,
             logger=job_logger,
+            dataset_files=lambda dataset: dataset_local_files(dataset, Path(scratch)),
+            create_dataset=create_dataset,
         )
         watchdog.context = context
         job_logger.info("running %s (attempt %s) with %s", template.executor_class, claim.attempt,
@@ -211,15 +236,63 @@ def _resolve(given: dict[str, Any], scratch: Path) -> Any:
 
 
 def _local_path(output: JobOutput, scratch: Path) -> Path:
+    return _local_copy(output.file, scratch / "inputs" / f"{output.pk}-{output.name.replace(':', '_')}")
+
+
+def _local_copy(stored: Any, target: Path) -> Path:
+    """The stored file's own path on local storage, else a copy of it at ``target``."""
     try:
-        return Path(output.file.path)
+        return Path(stored.path)
     except NotImplementedError:  # remote storage (S3, …): fetch a copy into the scratch folder
-        target = scratch / "inputs" / f"{output.pk}-{output.name.replace(':', '_')}"
         target.parent.mkdir(parents=True, exist_ok=True)
-        with output.file.open("rb") as source, target.open("wb") as copy:
-            while chunk := source.read(1 << 20):
-                copy.write(chunk)
+        with stored.open("rb") as source, target.open("wb") as copy:
+            shutil.copyfileobj(source, copy, 1 << 20)
         return target
+
+
+def dataset_local_files(dataset: Dataset, scratch: Path) -> Iterator[LocalFile]:
+    """``ctx.dataset_files``: the dataset's files in name order, each at a local path."""
+    # Listed up front: no database cursor stays open while the executor works on each file.
+    for filename, stored in [(f.filename, f.file) for f in DatasetFile.objects.filter(dataset_id=dataset.pk)
+                             .only("filename", "file").order_by("filename")]:
+        yield LocalFile(filename, _local_copy(stored, scratch / "datasets" / str(dataset.pk) / filename))
+
+
+def dataset_create_for_job(
+    *, job: Job, name: str, files: NewDatasetFiles, like: Dataset, description: str = "",
+    stop: Callable[[], bool] = lambda: False,
+) -> int:
+    """``ctx.create_dataset``: a dataset owned by the job's creator, shaped after ``like`` (domain,
+    licence, publicity; its project only when the creator may use it), holding ``files``.
+
+    Not one transaction: thousands of uploads would hold SQLite's write lock (and the watchdog's
+    heartbeat) for their whole duration. Instead a failure or a cancellation (``stop()``) part-way
+    hard-deletes the half-filled dataset, files included, and re-raises.
+    """
+    creator = job.creator
+    project = like.project if _may_use_project(creator, like.project) else None
+    dataset = dataset_create(creator=creator, name=name, domain=like.domain, licence=like.licence,
+                             description=description, project=project, is_public=like.is_public)
+    try:
+        for filename, data in files:
+            if stop():
+                raise JobCancelled()
+            content = ContentFile(data) if isinstance(data, bytes | bytearray) else File(Path(data).open("rb"))
+            try:
+                dataset_file_upload(dataset=dataset, filename=filename, content=content)
+            finally:
+                content.close()
+    except BaseException:
+        dataset_hard_delete(dataset=dataset)
+        raise
+    return dataset.pk
+
+
+def _may_use_project(user: Any, project: Any) -> bool:
+    """Whether ``user`` may put a dataset into ``project`` (the dataset services' own rule)."""
+    if project is None or user is None:
+        return False
+    return bool(user.is_staff) or user.groups.filter(pk=project.pk).exists()
 
 
 def _store_log(claim: Claim, lines: list[str]) -> None:
