@@ -1,0 +1,257 @@
+"""Image classification with scikit-learn: a Train executor that fits a classifier on a dataset of images
+filed in one folder per class, and a Predict executor that labels a dataset's images with that model.
+
+Estimators, evaluation and the model's bytes (and why unpickling them is safe) are in ``classifiers``;
+image files, pixels and the CSV in ``images``.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import sklearn
+from sklearn.model_selection import train_test_split
+
+from executors.base import Executor
+from executors.builtin.classifiers import (
+    TrainSettings,
+    build_classifier,
+    classify,
+    evaluation,
+    model_dump,
+    model_load,
+)
+from executors.builtin.images import Preprocessing, is_image, label_of, predictions_csv, refiled_name
+from executors.context import ExecutionContext, LocalFile
+
+FRAMEWORK = "Framework<'scikit-learn', '1'>"
+DOMAIN = "Domain<'Image Classification'>"
+CSV_OUTPUT = ("predictions.csv", "BLOB<'text/csv'>")
+CANCEL_CHECK_EVERY = 64  # images between two cancellation checks (and progress reports) while loading
+
+
+# --- reading images -------------------------------------------------------------------------------
+
+
+def image_files(ctx: ExecutionContext, dataset: Any) -> list[LocalFile]:
+    """The dataset's images (other files, such as a CSV, are logged and left out)."""
+    files = list(ctx.dataset_files(dataset))
+    images = [file for file in files if is_image(file.filename)]
+    if len(images) < len(files):
+        ctx.log.info("%s: %s files that are not images left out", dataset, len(files) - len(images))
+    return images
+
+
+def load_features(
+    ctx: ExecutionContext, files: list[LocalFile], preprocessing: Preprocessing, *, progress_to: float
+) -> np.ndarray:
+    """One feature row per file, reporting progress from 0 to ``progress_to`` and stopping on cancel."""
+    features = np.empty((len(files), preprocessing.features), dtype=np.float32)
+    for index, file in enumerate(files):
+        if index % CANCEL_CHECK_EVERY == 0:
+            ctx.raise_if_cancelled()
+            ctx.progress(progress_to * index / len(files), phase="loading", loaded=index, total=len(files))
+        features[index] = preprocessing.vector(file.path, name=file.filename)
+    ctx.raise_if_cancelled()
+    return features
+
+
+def fit_logging_warnings(ctx: ExecutionContext, estimator: Any, features: np.ndarray, labels: list[str]) -> None:
+    """Fit, sending scikit-learn's warnings (e.g. no convergence within max_iter) to the job's log."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        estimator.fit(features, labels)
+    for warning in {str(w.message) for w in caught}:
+        ctx.log.warning("scikit-learn: %s", warning)
+
+
+def split(ctx: ExecutionContext, features: np.ndarray, labels: list[str], settings: TrainSettings):
+    """A held-out split, stratified by class when every class has enough images for it."""
+    try:
+        return (
+            *train_test_split(
+                features, labels, test_size=settings.test_fraction, random_state=settings.random_seed, stratify=labels
+            ),
+            True,
+        )
+    except ValueError as error:  # a class with one image, or fewer test images than classes
+        ctx.log.warning("not stratifying the held-out split: %s", error)
+        return (
+            *train_test_split(features, labels, test_size=settings.test_fraction, random_state=settings.random_seed),
+            False,
+        )
+
+
+# --- the executors --------------------------------------------------------------------------------
+
+
+class ImageClassificationTrain(Executor):
+    """Fits a scikit-learn classifier on grayscale, resized images filed in one folder per class; writes
+    the ``model`` and a ``metrics`` JSON (accuracy on a held-out split, per class, confusion matrix)."""
+
+    contract = f"Train<{DOMAIN}, {FRAMEWORK}>"
+    parameters = {
+        "image_size": "int",
+        "classifier": "str",
+        "C": "float",
+        "max_iter": "int",
+        "n_estimators": "int",
+        "test_fraction": "float",
+        "random_seed": "int",
+    }
+
+    def run(self, ctx: ExecutionContext) -> None:
+        settings = TrainSettings.from_parameters(ctx.parameters)
+        preprocessing = Preprocessing(settings.image_size)
+        dataset = ctx.inputs["dataset"]
+        started = time.monotonic()
+
+        ctx.progress(0.0, phase="loading")
+        images = image_files(ctx, dataset)
+        labelled = [file for file in images if label_of(file.filename) is not None]
+        if len(labelled) < len(images):
+            ctx.log.warning("%s images at the top level (no class folder) left out", len(images) - len(labelled))
+        labels = [label_of(file.filename) for file in labelled]
+        classes = sorted(set(labels))
+        if len(classes) < 2:
+            raise ValueError(
+                f"{dataset} has {len(classes)} class folder(s) with images; training needs at "
+                "least two (files named <class>/<image>.png)"
+            )
+        features = load_features(ctx, labelled, preprocessing, progress_to=0.5)
+        loaded = time.monotonic()
+
+        train_x, test_x, train_y, test_y, stratified = split(ctx, features, labels, settings)
+        ctx.progress(0.5, phase="fitting", train=len(train_y), test=len(test_y))
+        estimator = build_classifier(settings, smallest_class=min(Counter(train_y).values()))
+        ctx.log.info("fitting %s on %s images of %s classes", settings.classifier, len(train_y), len(classes))
+        fit_logging_warnings(ctx, estimator, train_x, train_y)
+        fitted = time.monotonic()
+        ctx.raise_if_cancelled()
+
+        ctx.progress(0.85, phase="evaluating")
+        predicted, _ = classify(estimator, test_x)
+        metrics = {
+            **evaluation(classes, list(test_y), predicted),
+            "classifier": settings.classifier,
+            "settings": asdict(settings),
+            "dataset": {"pk": dataset.pk, "name": str(dataset)},
+            "images": {
+                "used": len(labelled),
+                "train": len(train_y),
+                "test": len(test_y),
+                "unlabelled_left_out": len(images) - len(labelled),
+            },
+            "class_counts": dict(sorted(Counter(labels).items())),
+            "test_class_counts": dict(sorted(Counter(test_y).items())),
+            "stratified": stratified,
+            "seconds": {
+                "loading": round(loaded - started, 3),
+                "fitting": round(fitted - loaded, 3),
+                "evaluating": round(time.monotonic() - fitted, 3),
+            },
+            "sklearn_version": sklearn.__version__,
+            # The model is the one evaluated (fitted on the training part only), not refitted on all.
+            "model": "fitted on the training part; accuracy is on the held-out part",
+        }
+        ctx.log.info("held-out accuracy %.4f on %s images", metrics["accuracy"], len(test_y))
+        ctx.raise_if_cancelled()
+
+        ctx.progress(0.95, phase="writing")
+        ctx.write_output(
+            "model",
+            model_dump(
+                estimator=estimator,
+                labels=classes,
+                preprocessing=preprocessing,
+                classifier=settings.classifier,
+                trained_on=str(dataset),
+                accuracy=metrics["accuracy"],
+            ),
+        )
+        ctx.write_output("metrics", metrics, type="JSON")
+        ctx.progress(1.0, phase="done")
+
+
+class ImageClassificationPredict(Executor):
+    """Labels every image of a dataset with a model from ImageClassificationTrain; the ``predictions``
+    are a new dataset (the images filed under their predicted class, plus ``predictions.csv``), also
+    written as a CSV output, with accuracy in ``metrics`` when the images sit in class folders."""
+
+    contract = f"Predict<{DOMAIN}, {FRAMEWORK}>"
+    parameters = {"copy_images": "bool"}
+
+    def run(self, ctx: ExecutionContext) -> None:
+        model_input = ctx.inputs["model"]
+        model = model_load(model_input.read_bytes())
+        if model["sklearn_version"] != sklearn.__version__:
+            ctx.log.warning(
+                "model fitted with scikit-learn %s, predicting with %s", model["sklearn_version"], sklearn.__version__
+            )
+        preprocessing = Preprocessing(**model["preprocessing"])
+        known = set(model["labels"])
+        dataset = ctx.inputs["dataset"]
+
+        ctx.progress(0.0, phase="loading")
+        images = image_files(ctx, dataset)
+        features = load_features(ctx, images, preprocessing, progress_to=0.5)
+        ctx.progress(0.5, phase="predicting", images=len(images))
+        predicted, probabilities = classify(model["estimator"], features)
+        folders = [label_of(file.filename) for file in images]
+        truth = [folder if folder in known else None for folder in folders]
+        rows = list(zip((f.filename for f in images), predicted, probabilities, truth, strict=True))
+        csv_bytes = predictions_csv(rows)
+        ctx.raise_if_cancelled()
+
+        labelled = [(t, p) for t, p in zip(truth, predicted, strict=True) if t is not None]
+        metrics = {
+            "images": len(images),
+            "predicted_counts": dict(sorted(Counter(predicted).items())),
+            "labelled": len(labelled),
+            "accuracy": float(np.mean([t == p for t, p in labelled])) if labelled else None,
+            "unknown_folders": sorted({f for f, t in zip(folders, truth, strict=True) if f and t is None}),
+            "model": {"job": model_input.job_id, "output": model_input.pk, "trained_on": model["trained_on"]},
+            "dataset": {"pk": dataset.pk, "name": str(dataset)},
+        }
+        if metrics["accuracy"] is not None:
+            ctx.log.info("accuracy %.4f on the %s images in class folders", metrics["accuracy"], len(labelled))
+
+        ctx.progress(0.6, phase="storing")
+        files = self.dataset_files(ctx, images, predicted, csv_bytes, copy=bool(ctx.parameters["copy_images"]))
+        pk = ctx.create_dataset(
+            name=f"{dataset.name}-predictions",
+            files=files,
+            like=dataset,
+            description=(
+                f"Predictions of job {ctx.job_id} for {dataset} with the model of job {model_input.job_id} "
+                f"(trained on {model['trained_on']}). predictions.csv lists each image's filename, "
+                "predicted label, probability and true label (its class folder, when it had one)."
+                + (" The images are filed under their predicted class." if ctx.parameters["copy_images"] else "")
+            ),
+        )
+        metrics["predictions_dataset"] = pk
+        ctx.log.info("predictions stored as dataset %s", pk)
+        ctx.write_output("predictions", pk)
+        ctx.write_output(CSV_OUTPUT[0], csv_bytes, type=CSV_OUTPUT[1])
+        ctx.write_output("metrics", metrics, type="JSON")
+        ctx.progress(1.0, phase="done")
+
+    @staticmethod
+    def dataset_files(
+        ctx: ExecutionContext, images: list[LocalFile], predicted: list[str], csv_bytes: bytes, *, copy: bool
+    ) -> Iterator[tuple[str, Any]]:
+        """The predictions dataset's files, reporting progress (0.6 → 0.95) as the runner stores them."""
+        yield CSV_OUTPUT[0], csv_bytes
+        if not copy:
+            return
+        taken: set[str] = {CSV_OUTPUT[0]}
+        for index, (file, label) in enumerate(zip(images, predicted, strict=True)):
+            if index % CANCEL_CHECK_EVERY == 0:
+                ctx.progress(0.6 + 0.35 * index / len(images), phase="storing", stored=index, total=len(images))
+            yield refiled_name(label, file.filename, taken), file.path
