@@ -13,14 +13,14 @@ EGG_NAME = re.compile(r"[#&]egg=([A-Za-z0-9_.\-]+)")
 def missing_packages(required: str) -> list[str]:
     """Requirements not satisfied here, each as written (with the installed version when it differs).
 
-    A URL requirement is checked by its ``#egg=name`` when it has one; without a name it cannot be
-    checked and is skipped.
+    A URL is checked by the name it gives: a PEP 508 direct reference (``name@url``) or a ``#egg=name``;
+    a bare URL names nothing that can be checked and is skipped.
     """
     missing = []
     for item in required.split():
         if "://" in item:
-            match = EGG_NAME.search(item)
-            if match and not _installed(match.group(1)):
+            name = _url_name(item)
+            if name and not _installed(name):
                 missing.append(item)
             continue
         try:
@@ -36,6 +36,14 @@ def missing_packages(required: str) -> list[str]:
         elif requirement.specifier and not requirement.specifier.contains(version, prereleases=True):
             missing.append(f"{item} (installed: {version})")
     return missing
+
+
+def _url_name(item: str) -> str | None:
+    try:
+        return Requirement(item).name  # name@url
+    except InvalidRequirement:
+        match = EGG_NAME.search(item)  # a bare URL: its #egg=, if any
+        return match.group(1) if match else None
 
 
 def _installed(name: str) -> str | None:
