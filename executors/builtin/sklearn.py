@@ -71,7 +71,7 @@ def fit_logging_warnings(ctx: ExecutionContext, estimator: Any, features: np.nda
         ctx.log.warning("scikit-learn: %s", warning)
 
 
-def split(ctx: ExecutionContext, features: np.ndarray, labels: list[str], settings: TrainSettings):
+def split(ctx: ExecutionContext, features: np.ndarray, labels: list[str], settings: TrainSettings) -> tuple:
     """A held-out split, stratified by class when every class has enough images for it."""
     try:
         return (
@@ -223,7 +223,7 @@ class ImageClassificationPredict(Executor):
             ctx.log.info("accuracy %.4f on the %s images in class folders", metrics["accuracy"], len(labelled))
 
         ctx.progress(0.6, phase="storing")
-        files = self.dataset_files(ctx, images, predicted, csv_bytes, copy=bool(ctx.parameters["copy_images"]))
+        files = self.predictions_files(ctx, images, predicted, csv_bytes, copy=bool(ctx.parameters["copy_images"]))
         pk = ctx.create_dataset(
             name=f"{dataset.name}-predictions",
             files=files,
@@ -243,7 +243,7 @@ class ImageClassificationPredict(Executor):
         ctx.progress(1.0, phase="done")
 
     @staticmethod
-    def dataset_files(
+    def predictions_files(
         ctx: ExecutionContext, images: list[LocalFile], predicted: list[str], csv_bytes: bytes, *, copy: bool
     ) -> Iterator[tuple[str, Any]]:
         """The predictions dataset's files, reporting progress (0.6 → 0.95) as the runner stores them."""
