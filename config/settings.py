@@ -106,7 +106,9 @@ ASGI_APPLICATION = "config.asgi.application"
 
 # --- database -------------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+# Persistent connections leak under ASGI (each request may run on another thread), so the default is a
+# connection per request; workers may set DB_CONN_MAX_AGE to keep theirs.
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the worker share the file: wait for locks instead of failing, let readers
     # run beside the writer (WAL), and take the write lock at BEGIN so transactions never deadlock.

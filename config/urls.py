@@ -5,8 +5,8 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.api import auth_views, health
-from config.api.users.views import UserViewSet
 from config.api.routers import OptionalSlashRouter
+from config.api.users.views import UserViewSet
 
 router = OptionalSlashRouter()
 router.register("users", UserViewSet, basename="user")

@@ -8,9 +8,8 @@ class JobTemplatesConfig(AppConfig):
     verbose_name = "Job templates and jobs"
 
     def ready(self) -> None:
-        from jobtemplates.resident import register_job_output_binding
-
         from contracts.services.datasets import dataset_reference_check_register
+        from jobtemplates.resident import register_job_output_binding
         from jobtemplates.services.jobs.references import dataset_used_by_jobs
 
         # JobOutput<T> values resolve to job outputs (the type language's binding lives with the model).

@@ -92,10 +92,13 @@ def check_graph(
         edge_problems = _edge_problems(edge, nodes, path)
         key = (edge.to_node, edge.to_input)
         if key in fed:
-            edge_problems.append(GraphProblem(
-                f"{path}.to_input", "input_fed_twice",
-                f"input {qualified(*key)} is already fed by {edge_path}[{fed[key]}]",
-            ))
+            edge_problems.append(
+                GraphProblem(
+                    f"{path}.to_input",
+                    "input_fed_twice",
+                    f"input {qualified(*key)} is already fed by {edge_path}[{fed[key]}]",
+                )
+            )
         else:
             fed[key] = index
         problems.extend(edge_problems)
@@ -115,17 +118,23 @@ def _edge_problems(edge: Edge, nodes: Mapping[str, ChildSignature], path: str) -
     if source is None:
         problems.append(GraphProblem(f"{path}.from_node", "unknown_node", f"no node named {edge.from_node!r}"))
     elif edge.from_output not in source.outputs:
-        problems.append(GraphProblem(
-            f"{path}.from_output", "unknown_output",
-            f"node {edge.from_node!r} has no output {edge.from_output!r}; it has: {_names(source.outputs)}",
-        ))
+        problems.append(
+            GraphProblem(
+                f"{path}.from_output",
+                "unknown_output",
+                f"node {edge.from_node!r} has no output {edge.from_output!r}; it has: {_names(source.outputs)}",
+            )
+        )
     if target is None:
         problems.append(GraphProblem(f"{path}.to_node", "unknown_node", f"no node named {edge.to_node!r}"))
     elif edge.to_input not in target.inputs:
-        problems.append(GraphProblem(
-            f"{path}.to_input", "unknown_input",
-            f"node {edge.to_node!r} has no input {edge.to_input!r}; it has: {_names(target.inputs)}",
-        ))
+        problems.append(
+            GraphProblem(
+                f"{path}.to_input",
+                "unknown_input",
+                f"node {edge.to_node!r} has no input {edge.to_input!r}; it has: {_names(target.inputs)}",
+            )
+        )
     if edge.from_node == edge.to_node and source is not None:
         problems.append(GraphProblem(f"{path}.to_node", "cycle", f"node {edge.to_node!r} feeds itself"))
     if problems or source is None or target is None:
@@ -133,12 +142,15 @@ def _edge_problems(edge: Edge, nodes: Mapping[str, ChildSignature], path: str) -
     output_type = source.outputs[edge.from_output]
     allowed = target.inputs[edge.to_input]
     if edge_passes_value(output_type, allowed) is None:
-        problems.append(GraphProblem(
-            f"{path}.to_input", "incompatible_types",
-            f"output {qualified(edge.from_node, edge.from_output)} of type {output_type} cannot feed input "
-            f"{qualified(edge.to_node, edge.to_input)}, which accepts {', '.join(allowed)} "
-            f"(it needs to accept JobOutput<{output_type}>, or {output_type} itself when that is a JSON type)",
-        ))
+        problems.append(
+            GraphProblem(
+                f"{path}.to_input",
+                "incompatible_types",
+                f"output {qualified(edge.from_node, edge.from_output)} of type {output_type} cannot feed input "
+                f"{qualified(edge.to_node, edge.to_input)}, which accepts {', '.join(allowed)} "
+                f"(it needs to accept JobOutput<{output_type}>, or {output_type} itself when that is a JSON type)",
+            )
+        )
     return problems
 
 
@@ -176,7 +188,7 @@ def _find_cycle(remaining: set[str], downstream: Mapping[str, list[str]]) -> lis
     while True:
         node = next(after for after in downstream[node] if after in remaining)
         if node in seen:
-            return path[seen[node]:] + [node]
+            return path[seen[node] :] + [node]
         seen[node] = len(path)
         path.append(node)
 
@@ -193,8 +205,13 @@ def _derive(nodes: Mapping[str, ChildSignature], edges: Sequence[Edge], order: l
     sources = {edge.from_node for edge in edges}
     sinks = [node for node in nodes if node not in sources]
     if len(sinks) == 1 and nodes[sinks[0]].contract:
-        sink = nodes[sinks[0]]
+        sink_name, sink = sinks[0], nodes[sinks[0]]
         derivation.contract = sink.contract
         derivation.type_parameters = dict(sink.type_parameters)
-        derivation.contract_inputs = {name: list(allowed) for name, allowed in sink.contract_inputs.items()}
+        # Matching asks about inputs a caller gives: only the sink's contract inputs the graph leaves open.
+        derivation.contract_inputs = {
+            name: list(allowed)
+            for name, allowed in sink.contract_inputs.items()
+            if qualified(sink_name, name) in derivation.inputs
+        }
     return derivation

@@ -82,7 +82,7 @@ def graph_svg(boxes: Sequence[Box], arrows: Sequence[Arrow], *, title: str = "")
     for box in boxes:
         x, y = position[box.name]
         parts.append(
-            f'<g><title>{escape(box.name)}: {escape(box.subtitle)}</title>'
+            f"<g><title>{escape(box.name)}: {escape(box.subtitle)}</title>"
             f'<rect x="{x}" y="{y}" width="{node_width}" height="{NODE_HEIGHT}" rx="8" fill="#eef4fb" '
             f'stroke="#3c6e9f"/>'
             f'<text x="{x + 10}" y="{y + 20}" font-weight="bold">{escape(_clip(box.name))}</text>'
@@ -100,8 +100,11 @@ def _clip(text: str, limit: int = MAX_TEXT) -> str:
 def render_graph_svg(template) -> str:
     """The picture of a stored meta-template (nodes and dependencies prefetched or queried)."""
     boxes = [
-        Box(name=node.name, subtitle=f"{node.child.name} v{node.child.version}",
-            note=node.child.contract.split("<")[0] if node.child.contract else node.child.kind)
+        Box(
+            name=node.name,
+            subtitle=f"{node.child.name} v{node.child.version}",
+            note=node.child.contract.split("<")[0] if node.child.contract else node.child.kind,
+        )
         for node in template.nodes.all()
     ]
     arrows = [

@@ -35,10 +35,14 @@ def template_visible_to(*, user, queryset: QuerySet | None = None) -> QuerySet:
 
 def template_list(*, user) -> QuerySet:
     """Visible templates (soft-deleted included: callers decide) with everything the representation reads."""
-    return template_visible_to(user=user).select_related("domain", "licence", "project").prefetch_related(
-        Prefetch("parameters", queryset=Parameter.objects.order_by("position")),
-        Prefetch("nodes", queryset=MetaNode.objects.select_related("child").order_by("position")),
-        Prefetch("dependencies", queryset=MetaDependency.objects.order_by("position")),
+    return (
+        template_visible_to(user=user)
+        .select_related("domain", "licence", "project")
+        .prefetch_related(
+            Prefetch("parameters", queryset=Parameter.objects.order_by("position")),
+            Prefetch("nodes", queryset=MetaNode.objects.select_related("child").order_by("position")),
+            Prefetch("dependencies", queryset=MetaDependency.objects.order_by("position")),
+        )
     )
 
 
@@ -68,19 +72,20 @@ def job_output_visible_to(*, user, queryset: QuerySet | None = None) -> QuerySet
 def template_matching(*, user, contract: str, inputs: dict[str, Type]) -> list[JobTemplate]:
     """Active visible templates of ``contract`` whose contract inputs accept every given input type.
 
-    Answered from the stored ``contract_inputs`` (written at import): candidates sharing the same
-    input signature are checked once, and the type strings' parses come from the LRU cache.
+    Answered from the stored ``contract_inputs`` (written at import): one light query finds the
+    candidates, templates sharing an input signature are checked once (type strings come from the
+    parse cache), and only the matching ones are loaded in full.
     """
-    candidates = list(template_list(user=user).filter(deletion_time__isnull=True, contract_name=contract))
+    candidates = template_visible_to(user=user).filter(deletion_time__isnull=True, contract_name=contract)
     verdicts: dict[str, bool] = {}
     matching = []
-    for template in candidates:
-        key = json.dumps(template.contract_inputs, sort_keys=True)
+    for pk, contract_inputs in candidates.values_list("pk", "contract_inputs"):
+        key = json.dumps(contract_inputs, sort_keys=True)
         if key not in verdicts:
             verdicts[key] = all(
-                accepts([parse_type(text) for text in template.contract_inputs.get(name, ())], declared)
+                name in contract_inputs and accepts([parse_type(text) for text in contract_inputs[name]], declared)
                 for name, declared in inputs.items()
             )
         if verdicts[key]:
-            matching.append(template)
-    return matching
+            matching.append(pk)
+    return list(template_list(user=user).filter(pk__in=matching).order_by("pk"))

@@ -45,8 +45,13 @@ def database_url() -> str:
     return f"postgres://{credentials}@{host}{port}/{db['NAME']}"
 
 
-def wait_until(condition: Callable[[], bool], *, timeout: float, interval: float = 0.05,
-               message: str | Callable[[], str] = "condition") -> None:
+def wait_until(
+    condition: Callable[[], bool],
+    *,
+    timeout: float,
+    interval: float = 0.05,
+    message: str | Callable[[], str] = "condition",
+) -> None:
     """Poll ``condition`` until true; on timeout fail with ``message`` (a callable is evaluated then)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -60,8 +65,16 @@ def wait_until(condition: Callable[[], bool], *, timeout: float, interval: float
 class WorkerProcess:
     """One worker (prefork pool) consuming ``queue``."""
 
-    def __init__(self, *, queue: str, log_dir: Path, concurrency: int = 2, beat: bool = False,
-                 extra_env: dict[str, str] | None = None, name: str = "w"):
+    def __init__(
+        self,
+        *,
+        queue: str,
+        log_dir: Path,
+        concurrency: int = 2,
+        beat: bool = False,
+        extra_env: dict[str, str] | None = None,
+        name: str = "w",
+    ):
         self.queue = queue
         self.log = log_dir / f"worker-{name}-{uuid.uuid4().hex[:6]}.log"
         env = {
@@ -77,15 +90,31 @@ class WorkerProcess:
             **(extra_env or {}),
         }
         command = [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork",
-            "--concurrency", str(concurrency), "--queues", queue, "--hostname", f"{name}-{uuid.uuid4().hex[:6]}@%h",
-            "--without-mingle", "--without-gossip", "--loglevel", "INFO",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            str(concurrency),
+            "--queues",
+            queue,
+            "--hostname",
+            f"{name}-{uuid.uuid4().hex[:6]}@%h",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel",
+            "INFO",
         ]
         if beat:
             command += ["--beat", "--schedule", str(log_dir / f"beat-{uuid.uuid4().hex[:6]}")]
         self.handle = self.log.open("w")
-        self.process = subprocess.Popen(command, cwd=REPO, env=env, stdout=self.handle, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=self.handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
         wait_until(self.ready, timeout=60, interval=0.1, message=f"worker ready (log {self.log})")
 
     def ready(self) -> bool:

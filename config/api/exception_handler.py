@@ -89,7 +89,9 @@ def _drf_response(exc: drf.APIException) -> Response:
             detail = str(exc.detail.get("detail", "Authentication failed."))
             code = "token_not_valid" if exc.detail.get("code") == "token_not_valid" else code
     set_rollback()
-    return Response(error_body(detail=detail, code=code or "error", problems=problems), exc.status_code, headers=headers)
+    return Response(
+        error_body(detail=detail, code=code or "error", problems=problems), exc.status_code, headers=headers
+    )
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -115,8 +117,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         objects = sorted({str(obj) for obj in list(getattr(exc, "protected_objects", None) or [])[:10]})
         problems = [Problem(path="", code="referenced", message=f"referenced by {name}") for name in objects]
         return Response(
-            error_body(detail="The object is still referenced and cannot be deleted.", code="referenced",
-                       problems=problems),
+            error_body(
+                detail="The object is still referenced and cannot be deleted.", code="referenced", problems=problems
+            ),
             status=409,
         )
     if isinstance(exc, IntegrityError):

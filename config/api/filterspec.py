@@ -175,7 +175,11 @@ class _SpecParser:
         invert = raw.get("invert", False)
         if not isinstance(invert, bool):
             self.problem(join_path(path, "invert"), "wrong_type", "must be a boolean")
-        q = self.logical(kind, raw, path) if kind in LOGICAL_EXPRESSION_TYPES else self.field_expression(kind, raw, path)
+        q = (
+            self.logical(kind, raw, path)
+            if kind in LOGICAL_EXPRESSION_TYPES
+            else self.field_expression(kind, raw, path)
+        )
         if q is None:
             return None
         return ~q if invert is True else q
@@ -214,8 +218,11 @@ class _SpecParser:
             sub_path = join_path(path, "sub_string")
             sub_string = raw.get("sub_string")
             if not isinstance(sub_string, str) or not sub_string:
-                self.problem(sub_path, "required" if sub_string is None else "wrong_type",
-                             "must be a string of at least 1 character")
+                self.problem(
+                    sub_path,
+                    "required" if sub_string is None else "wrong_type",
+                    "must be a string of at least 1 character",
+                )
                 return None
             if field is None:
                 return None
@@ -228,8 +235,11 @@ class _SpecParser:
         # compare
         operator = raw.get("operator")
         if operator not in COMPARE_LOOKUPS:
-            self.problem(join_path(path, "operator"), "required" if operator is None else "invalid_choice",
-                         f"must be one of {', '.join(COMPARE_LOOKUPS)}")
+            self.problem(
+                join_path(path, "operator"),
+                "required" if operator is None else "invalid_choice",
+                f"must be one of {', '.join(COMPARE_LOOKUPS)}",
+            )
         value = self.value(raw, path, field, allow_bool=False)
         if field is None or value is _MISSING or operator not in COMPARE_LOOKUPS:
             return None
@@ -241,8 +251,11 @@ class _SpecParser:
             return None
         field = self.fields.get(name)
         if field is None:
-            self.problem(path, "unknown_field",
-                         f"{name!r} is not a filterable field; allowed: {', '.join(sorted(self.fields.fields))}")
+            self.problem(
+                path,
+                "unknown_field",
+                f"{name!r} is not a filterable field; allowed: {', '.join(sorted(self.fields.fields))}",
+            )
             return None
         self.crosses_many = self.crosses_many or field.crosses_many
         return field
@@ -310,7 +323,9 @@ class _SpecParser:
             if field is None or not isinstance(ascending, bool):
                 continue
             expression = models.F(field.orm_path)
-            nulls = {"nulls_first": True} if nulls_first is True else {"nulls_last": True} if nulls_first is False else {}
+            nulls = (
+                {"nulls_first": True} if nulls_first is True else {"nulls_last": True} if nulls_first is False else {}
+            )
             ordering.append(expression.asc(**nulls) if ascending else expression.desc(**nulls))
         return ordering
 

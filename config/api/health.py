@@ -58,6 +58,12 @@ class RootView(APIView):
 
     def get(self, request):
         return Response(
-            {"service": "job-template service", "api": "/v1/", "docs": "/v1/docs", "schema": "/v1/schema",
-             "admin": "/admin/", "health": "/healthz"}
+            {
+                "service": "job-template service",
+                "api": "/v1/",
+                "docs": "/v1/docs",
+                "schema": "/v1/schema",
+                "admin": "/admin/",
+                "health": "/healthz",
+            }
         )

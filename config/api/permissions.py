@@ -22,7 +22,7 @@ class ActionPermissions(BasePermission):
             return False
         action = getattr(view, "action", None)
         if action in getattr(view, "denied_actions", ()):
-            self.message = f"The {action!r} action is not available on this resource."
+            self.message = getattr(view, "denied_message", "This action is not available on this resource.")
             return False
         if action in getattr(view, "admin_actions", ()):
             return bool(user.is_staff)

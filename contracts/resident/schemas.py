@@ -1,12 +1,11 @@
 """JSON schemas whose ``enum`` lists the caller's visible rows (http-api.md §3.5).
 
-``PK``/``JobOutput`` types list pks, ``Name`` types names and row types (``DockerImage<…>``) row
-objects, up to ``settings.TYPE_ENUM_CAP``; past the cap the enum is left out and
-``"x-ufdl-ref": "<resource>"`` says where to look instead. ``VisibleEnums(row_enums=False)`` leaves
-row types their structural object schema instead, which is what UFDL answered (reference 015) and
-types-and-contracts.md §2 says. A ``VisibleEnums`` remembers what it listed, so one created per
-request and passed to every ``schema_for`` call costs one query per distinct type, however often it
-repeats.
+``PK``/``JobOutput`` types list pks and ``Name`` types names, up to ``settings.TYPE_ENUM_CAP``; past
+the cap the enum is left out and ``"x-ufdl-ref": "<resource>"`` says where to look instead. Row
+types (``DockerImage<…>``) are never listed: their schema is the object schema of their row, as UFDL
+answered (reference 015) and types-and-contracts.md §2 says. A ``VisibleEnums`` remembers what it
+listed, so one created per request and passed to every ``schema_for`` call costs one query per
+distinct reference type, however often it repeats.
 """
 
 from __future__ import annotations
@@ -33,16 +32,15 @@ class _OverCap(list):
 
 
 class VisibleEnums:
-    """A ``SchemaResolver`` giving the values of a reference or row type that ``user`` may use.
+    """A ``SchemaResolver`` giving the values of a reference type (``PK``, ``Name``, ``JobOutput``)
+    that ``user`` may use.
 
     ``user=None`` lists every row. ``cap`` defaults to ``settings.TYPE_ENUM_CAP`` (read when created).
-    ``row_enums``: list row types' values (row objects); False leaves them their object schema.
     """
 
-    def __init__(self, *, user: Any, cap: int | None = None, row_enums: bool = True) -> None:
+    def __init__(self, *, user: Any, cap: int | None = None) -> None:
         self.user = user
         self.cap = settings.TYPE_ENUM_CAP if cap is None else cap
-        self.row_enums = row_enums
         self._enums: dict[NamedType, list[Any] | None] = {}
 
     def enum(self, type_: NamedType) -> list[Any] | None:
@@ -55,15 +53,15 @@ class VisibleEnums:
             target = resident_target(type_)
         except NoResidentBinding:
             return None  # an abstract target (PK<ServerResidentType>): the structural schema stands
-        if target.lookup == "row" and not self.row_enums:
-            return None
+        if target.lookup == "row":
+            return None  # row types keep their object schema (json_schema does not ask for them)
         binding = target.binding
         rows = binding.matching(binding.visible_to(binding.rows(), self.user), target.target)
         limit = self.cap + 1
         if target.lookup == "pk":
             values: list[Any] = list(rows.values_list("pk", flat=True)[:limit])
             fetched = len(values)
-        elif target.lookup == "name":
+        else:
             assert binding.name_rule is not None
             fields = binding.name_rule.fields
             names = [
@@ -74,9 +72,6 @@ class VisibleEnums:
             # A name shared by several visible rows is not a valid value (it would be ambiguous).
             counts = Counter(names)
             values = [name for name in names if counts[name] == 1]
-        else:
-            values = [binding.row_value(row) for row in binding.with_values(rows)[:limit]]
-            fetched = len(values)
         if fetched > self.cap:
             return _OverCap(type_, binding.resource)
         return values
@@ -97,7 +92,7 @@ def schema_for(type_: Type, *, user: Any, enums: VisibleEnums | None = None) -> 
 
 def _replace_over_cap(node: Any) -> None:
     # json_schema has no hook for extra keys, so over-cap types come back as {"enum": _OverCap} and
-    # are rewritten here into the structural schema plus the reference to the listing resource.
+    # are rewritten here into the bare schema (integer or string) plus the listing resource.
     if isinstance(node, dict):
         enum = node.get("enum")
         if isinstance(enum, _OverCap):

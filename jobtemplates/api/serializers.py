@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from contracts.resident import schema_for
+from contracts.resident import VisibleEnums, schema_for
 from contracts.types import parse_type
 from jobtemplates.models import JobTemplate
 from jobtemplates.services.templates.drafts import TemplateDraft, draft_from_template
@@ -27,7 +27,8 @@ def template_representation(template: JobTemplate | None, draft: TemplateDraft |
         "creation_time": serializers.DateTimeField().to_representation(template.creation_time) if template else None,
         "deletion_time": (
             serializers.DateTimeField().to_representation(template.deletion_time)
-            if template and template.deletion_time else None
+            if template and template.deletion_time
+            else None
         ),
         "type": draft.contract or None,
     }
@@ -61,8 +62,9 @@ class TemplateSerializer(serializers.Serializer):
     type = serializers.CharField(read_only=True, allow_null=True, help_text="the contract (derived for meta)")
     executor_class = serializers.CharField(read_only=True, help_text="workable templates only")
     required_packages = serializers.CharField(read_only=True, help_text="workable templates only")
-    parameters = serializers.DictField(read_only=True, help_text="name → {types, help, default?, default_type?, "
-                                                                  "const?}")
+    parameters = serializers.DictField(
+        read_only=True, help_text="name → {types, help, default?, default_type?, const?}"
+    )
     kind = serializers.ChoiceField(choices=["workable", "meta"], read_only=True)
     project = serializers.CharField(read_only=True, allow_null=True)
     inputs = serializers.DictField(read_only=True, help_text="input name → allowed type strings")
@@ -76,11 +78,14 @@ class TemplateSerializer(serializers.Serializer):
 def parameters_representation(template: JobTemplate, *, user) -> dict[str, Any]:
     """get-all-parameters (§3.5): each type with its schema, the default nested with its own schema."""
     schemas: dict[str, Any] = {}
+    # One resolver per answer: each distinct reference type costs one query. Row types keep their
+    # object schema (UFDL's answer and the spec's); PK/Name/JobOutput list the caller's visible rows.
+    enums = VisibleEnums(user=user)
 
     def schema(text: str) -> Any:
         # A template often lists one type under several parameters: build each schema once.
         if text not in schemas:
-            schemas[text] = schema_for(parse_type(text), user=user)
+            schemas[text] = schema_for(parse_type(text), user=user, enums=enums)
         return schemas[text]
 
     answer: dict[str, Any] = {}

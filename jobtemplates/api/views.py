@@ -22,7 +22,7 @@ from jobtemplates.api.jobs import CreateJobMixin
 from jobtemplates.api.serializers import TemplateSerializer, parameters_representation, template_representation
 from jobtemplates.filters import TEMPLATE_FILTER_FIELDS
 from jobtemplates.graph_svg import render_graph_svg
-from jobtemplates.selectors import template_list, template_matching
+from jobtemplates.selectors import template_list, template_matching, template_visible_to
 from jobtemplates.services.templates import (
     template_export,
     template_hard_delete,
@@ -44,12 +44,26 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
 
     serializer_class = TemplateSerializer
     filter_fields = TEMPLATE_FILTER_FIELDS
-    query_filters = {"name": "name", "domain": "domain.name", "scope": "scope", "kind": "kind",
-                     "version": "version", "contract": "contract_name"}
+    query_filters = {
+        "name": "name",
+        "domain": "domain.name",
+        "scope": "scope",
+        "kind": "kind",
+        "version": "version",
+        "contract": "contract_name",
+    }
     admin_actions = frozenset({"destroy", "hard", "reinstate", "import_template", "validate", "export"})
     denied_actions = frozenset({"create", "create_compat", "update", "partial_update"})
+    denied_message = (
+        "Templates are never created or changed in place: import them (POST /v1/job-templates/import, admins); "
+        "a changed template is imported as its next version."
+    )
+    # Reads of stored columns only: no need to prefetch parameters, nodes and edges.
+    light_actions = frozenset({"get_types", "get_outputs", "destroy", "reinstate", "create_job"})
 
     def get_queryset(self):
+        if self.action in self.light_actions:
+            return template_visible_to(user=self.request.user)
         return template_list(user=self.request.user)
 
     def retrieve(self, request: Request, pk=None) -> Response:
@@ -124,23 +138,34 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
         parameters=[OpenApiParameter("{input}", str, description="an input of the contract: its type string")],
         responses=TemplateSerializer(many=True),
     )
-    @action(detail=False, methods=["get"], url_path=r"get-all-matching-templates/(?P<contract>[^/]+)",
-            url_name="matching")
+    @action(
+        detail=False, methods=["get"], url_path=r"get-all-matching-templates/(?P<contract>[^/]+)", url_name="matching"
+    )
     def matching(self, request: Request, contract: str) -> Response:
         """Active, visible templates of a contract (``Train``, ``Predict``, ``Export``) whose inputs accept
         each given type (query: ``?dataset=PK<Dataset<Domain<'Image Classification'>>>``)."""
         declaration = CONTRACTS.get(contract)
         if declaration is None:
-            raise MalformedRequest(problems=[Problem(
-                path="contract", code="unknown_contract",
-                message=f"unknown contract {contract!r}; known: {', '.join(CONTRACTS)}",
-            )])
+            raise MalformedRequest(
+                problems=[
+                    Problem(
+                        path="contract",
+                        code="unknown_contract",
+                        message=f"unknown contract {contract!r}; known: {', '.join(CONTRACTS)}",
+                    )
+                ]
+            )
         problems, inputs = [], {}
         for name, text in request.query_params.items():
             path = f"query.{name}"
             if name not in declaration.inputs:
-                problems.append(Problem(path, "unknown_input", f"{contract} has no input {name!r}; it has: "
-                                        f"{', '.join(declaration.inputs) or 'none'}"))
+                problems.append(
+                    Problem(
+                        path,
+                        "unknown_input",
+                        f"{contract} has no input {name!r}; it has: {', '.join(declaration.inputs) or 'none'}",
+                    )
+                )
                 continue
             try:
                 inputs[name] = parse_type(text)
@@ -194,8 +219,12 @@ def template_graph_json(template) -> dict:
     return {
         "nodes": {
             node.name: {
-                "template": {"pk": node.child.pk, "name": node.child.name, "version": node.child.version,
-                             "kind": node.child.kind},
+                "template": {
+                    "pk": node.child.pk,
+                    "name": node.child.name,
+                    "version": node.child.version,
+                    "kind": node.child.kind,
+                },
                 "parameter_default_overrides": node.parameter_default_overrides,
             }
             for node in template.nodes.all()

@@ -30,20 +30,23 @@ class Job(SoftDeleteModel):
 
     template = models.ForeignKey("jobtemplates.JobTemplate", on_delete=models.PROTECT, related_name="jobs")
     parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="children")
-    child_name = models.CharField(max_length=100, null=True, blank=True,
-                                  help_text="the node name of this job in its parent meta-job")
+    # null, not "": these fields are null on the wire (UFDL's shape) and null means "not set" here.
+    child_name = models.CharField(  # noqa: DJ001
+        max_length=100, null=True, blank=True, help_text="the node name of this job in its parent meta-job"
+    )
     description = models.TextField(blank=True)
-    creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="jobs")
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
+    )
     creation_time = models.DateTimeField(auto_now_add=True)
 
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.CREATED, db_index=True)
     start_time = models.DateTimeField(null=True, blank=True)
     end_time = models.DateTimeField(null=True, blank=True)
-    error_reason = models.TextField(null=True, blank=True)
+    error_reason = models.TextField(null=True, blank=True)  # noqa: DJ001
     is_cancelled = models.BooleanField(default=False)
-    node = models.CharField(max_length=200, null=True, blank=True, help_text="UFDL's worker node; null here")
-    worker = models.CharField(max_length=200, null=True, blank=True, help_text="the Celery worker running it")
+    node = models.CharField(max_length=200, null=True, blank=True, help_text="UFDL's worker node; null here")  # noqa: DJ001
+    worker = models.CharField(max_length=200, null=True, blank=True, help_text="the Celery worker running it")  # noqa: DJ001
     progress = models.FloatField(default=0.0)
     progress_data = models.JSONField(default=dict, blank=True)
     heartbeat = models.DateTimeField(null=True, blank=True, help_text="last sign of life of the running worker")

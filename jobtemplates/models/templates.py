@@ -36,13 +36,14 @@ class JobTemplate(SoftDeleteModel):
     version = models.PositiveIntegerField()
     description = models.TextField(blank=True)
     scope = models.CharField(max_length=8, choices=TemplateScope.choices, default=TemplateScope.PUBLIC)
-    domain = models.ForeignKey("contracts.Domain", on_delete=models.PROTECT, null=True, blank=True,
-                               related_name="templates")
+    domain = models.ForeignKey(
+        "contracts.Domain", on_delete=models.PROTECT, null=True, blank=True, related_name="templates"
+    )
     licence = models.ForeignKey("contracts.Licence", on_delete=models.PROTECT, related_name="templates")
-    project = models.ForeignKey("auth.Group", on_delete=models.PROTECT, null=True, blank=True,
-                                related_name="templates")
-    creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="templates")
+    project = models.ForeignKey("auth.Group", on_delete=models.PROTECT, null=True, blank=True, related_name="templates")
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="templates"
+    )
     creation_time = models.DateTimeField(auto_now_add=True)
 
     # The contract: stated by a workable template, derived by a meta-template ("" when it has none).

@@ -27,8 +27,9 @@ def expired_access_token(user) -> str:
 
 class TestObtainRefreshVerify:
     def test_obtain_then_use_refresh_and_verify(self, anon_client, user):
-        tokens = anon_client.post("/v1/auth/obtain", {"username": "alice", "password": "secret-password"},
-                                  format="json")
+        tokens = anon_client.post(
+            "/v1/auth/obtain", {"username": "alice", "password": "secret-password"}, format="json"
+        )
         assert tokens.status_code == 200
         assert set(tokens.json()) == {"access", "refresh"}
         access, refresh = tokens.json()["access"], tokens.json()["refresh"]
@@ -64,16 +65,25 @@ class TestObtainRefreshVerify:
     def test_inactive_user_cannot_obtain(self, anon_client, user):
         user.is_active = False
         user.save()
-        response = anon_client.post("/v1/auth/obtain", {"username": "alice", "password": "secret-password"},
-                                    format="json")
+        response = anon_client.post(
+            "/v1/auth/obtain", {"username": "alice", "password": "secret-password"}, format="json"
+        )
         assert response.status_code == 401
 
 
 class TestBearerIs401NeverForbidden:
     @pytest.mark.parametrize(
         "header",
-        ["", "Bearer", "Bearer ", "Bearer not-a-jwt", "Bearer a.b.c", "Token abc", "Basic YWxpY2U6eA==",
-         "Bearer one two"],
+        [
+            "",
+            "Bearer",
+            "Bearer ",
+            "Bearer not-a-jwt",
+            "Bearer a.b.c",
+            "Token abc",
+            "Basic YWxpY2U6eA==",
+            "Bearer one two",
+        ],
     )
     def test_missing_or_malformed(self, user, header):
         client = with_header(header) if header else APIClient()

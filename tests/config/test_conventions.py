@@ -43,8 +43,9 @@ class TestErrorEnvelope:
 
     def test_bad_json(self, admin_client):
         for raw in ("{bad", "[1, 2", '{"a": }', "\xff\xfe", '{"a": Infinity}'):
-            response = admin_client.generic("POST", "/v1/users/list", raw.encode("latin-1"),
-                                            content_type="application/json")
+            response = admin_client.generic(
+                "POST", "/v1/users/list", raw.encode("latin-1"), content_type="application/json"
+            )
             assert_envelope(response, 400, "malformed_request")
 
     def test_wrong_content_type(self, admin_client):

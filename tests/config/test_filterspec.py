@@ -58,7 +58,9 @@ class TestExpressions:
         assert no_body == empty == ["root", "anna", "Bert", "carl", "dora", "emil"]
 
     def test_exact_is_case_sensitive_unless_asked(self, admin_client, people):
-        assert names(post(admin_client, {"expressions": [{"type": "exact", "field": "username", "value": "bert"}]})) == []
+        assert (
+            names(post(admin_client, {"expressions": [{"type": "exact", "field": "username", "value": "bert"}]})) == []
+        )
         body = {"expressions": [{"type": "exact", "field": "username", "value": "bert", "case_insensitive": True}]}
         assert names(post(admin_client, body)) == ["Bert"]
 
@@ -73,7 +75,9 @@ class TestExpressions:
     def test_contains(self, admin_client, people):
         body = {"expressions": [{"type": "contains", "field": "email", "sub_string": "example.org"}]}
         assert names(post(admin_client, body)) == ["Bert"]
-        body = {"expressions": [{"type": "contains", "field": "first_name", "sub_string": "AR", "case_insensitive": True}]}
+        body = {
+            "expressions": [{"type": "contains", "field": "first_name", "sub_string": "AR", "case_insensitive": True}]
+        }
         assert names(post(admin_client, body)) == ["carl"]
         body = {"expressions": [{"type": "contains", "field": "first_name", "sub_string": "AR"}]}
         assert names(post(admin_client, body)) == []
@@ -85,7 +89,12 @@ class TestExpressions:
 
     @pytest.mark.parametrize(
         ("operator", "expected"),
-        [("<", ["anna", "Bert"]), ("<=", ["anna", "Bert", "carl"]), (">", ["dora", "emil"]), (">=", ["carl", "dora", "emil"])],
+        [
+            ("<", ["anna", "Bert"]),
+            ("<=", ["anna", "Bert", "carl"]),
+            (">", ["dora", "emil"]),
+            (">=", ["carl", "dora", "emil"]),
+        ],
     )
     def test_compare(self, admin_client, people, operator, expected):
         body = {"expressions": [{"type": "compare", "field": "pk", "operator": operator, "value": people["carl"].pk}]}
@@ -106,15 +115,23 @@ class TestExpressions:
             ({"type": "isnull", "field": "last_login"}, ["root", "Bert", "dora"]),
             ({"type": "compare", "field": "pk", "operator": "<=", "value": people["anna"].pk}, ["root", "anna"]),
             (
-                {"type": "and", "sub_expressions": [
-                    {"type": "exact", "field": "is_active", "value": True},
-                    {"type": "contains", "field": "last_name", "sub_string": "Young"}]},
+                {
+                    "type": "and",
+                    "sub_expressions": [
+                        {"type": "exact", "field": "is_active", "value": True},
+                        {"type": "contains", "field": "last_name", "sub_string": "Young"},
+                    ],
+                },
                 ["dora"],
             ),
             (
-                {"type": "or", "sub_expressions": [
-                    {"type": "exact", "field": "username", "value": "anna"},
-                    {"type": "exact", "field": "username", "value": "emil"}]},
+                {
+                    "type": "or",
+                    "sub_expressions": [
+                        {"type": "exact", "field": "username", "value": "anna"},
+                        {"type": "exact", "field": "username", "value": "emil"},
+                    ],
+                },
                 ["anna", "emil"],
             ),
         ]
@@ -124,20 +141,33 @@ class TestExpressions:
             assert names(post(admin_client, {"expressions": [inverted]})) == [n for n in every if n not in matched]
 
     def test_or_may_nest_and(self, admin_client, people):
-        body = {"expressions": [{"type": "or", "sub_expressions": [
-            {"type": "exact", "field": "username", "value": "anna"},
-            {"type": "and", "sub_expressions": [
-                {"type": "contains", "field": "last_name", "sub_string": "Young"},
-                {"type": "exact", "field": "is_staff", "value": True}]},
-        ]}]}
+        body = {
+            "expressions": [
+                {
+                    "type": "or",
+                    "sub_expressions": [
+                        {"type": "exact", "field": "username", "value": "anna"},
+                        {
+                            "type": "and",
+                            "sub_expressions": [
+                                {"type": "contains", "field": "last_name", "sub_string": "Young"},
+                                {"type": "exact", "field": "is_staff", "value": True},
+                            ],
+                        },
+                    ],
+                }
+            ]
+        }
         assert names(post(admin_client, body)) == ["anna", "dora"]
 
     def test_expressions_narrow_in_sequence(self, admin_client, people):
-        body = {"expressions": [
-            {"type": "contains", "field": "email", "sub_string": "example"},
-            {"type": "exact", "field": "is_staff", "value": False},
-            {"type": "compare", "field": "username", "operator": ">", "value": "b"},
-        ]}
+        body = {
+            "expressions": [
+                {"type": "contains", "field": "email", "sub_string": "example"},
+                {"type": "exact", "field": "is_staff", "value": False},
+                {"type": "compare", "field": "username", "operator": ">", "value": "b"},
+            ]
+        }
         assert names(post(admin_client, body)) == ["carl", "emil"]
 
     def test_to_many_relation_gives_each_row_once(self, admin_client, people):
@@ -152,14 +182,20 @@ class TestOrdering:
         assert names(post(admin_client, body)) == ["anna", "carl", "dora", "emil", "root", "Bert"]
 
     def test_order_by_dotted_field(self, admin_client, people):
-        body = {"expressions": [{"type": "isnull", "field": "groups.name", "invert": True}],
-                "order_by": [{"field": "groups.name"}, {"field": "username", "ascending": False}]}
+        body = {
+            "expressions": [{"type": "isnull", "field": "groups.name", "invert": True}],
+            "order_by": [{"field": "groups.name"}, {"field": "username", "ascending": False}],
+        }
         assert names(post(admin_client, body)) == ["emil", "anna"]
 
     @pytest.mark.parametrize("ascending", [True, False])
     def test_nulls_first_and_last(self, admin_client, people, ascending):
-        first = names(post(admin_client, {"order_by": [{"field": "last_login", "ascending": ascending, "nulls_first": True}]}))
-        last = names(post(admin_client, {"order_by": [{"field": "last_login", "ascending": ascending, "nulls_first": False}]}))
+        first = names(
+            post(admin_client, {"order_by": [{"field": "last_login", "ascending": ascending, "nulls_first": True}]})
+        )
+        last = names(
+            post(admin_client, {"order_by": [{"field": "last_login", "ascending": ascending, "nulls_first": False}]})
+        )
         null_logins = {"root", "Bert", "dora"}
         assert set(first[:3]) == null_logins
         assert set(last[-3:]) == null_logins
@@ -172,8 +208,9 @@ class TestIncludeInactive:
         domain = Domain.objects.get_or_create(name="ic", defaults={"description": "Image Classification"})[0]
         licence = Licence.objects.get_or_create(name="MIT")[0]
         kept = Dataset.objects.create(name="kept", domain=domain, licence=licence, is_public=True)
-        gone = Dataset.objects.create(name="gone", domain=domain, licence=licence, is_public=True,
-                                      deletion_time=timezone.now())
+        gone = Dataset.objects.create(
+            name="gone", domain=domain, licence=licence, is_public=True, deletion_time=timezone.now()
+        )
         default = admin_client.post("/v1/datasets/list", {}, format="json").json()
         assert [row["pk"] for row in default] == [kept.pk]
         everything = admin_client.post("/v1/datasets/list", {"include_inactive": True}, format="json").json()
@@ -193,48 +230,137 @@ class TestRejections:
             ({"expressions": [{"field": "username", "value": "x"}]}, "expressions[0].type", "unknown_expression"),
             ({"expressions": [{"type": "exact", "value": "x"}]}, "expressions[0].field", "required"),
             ({"expressions": [{"type": "exact", "field": 3, "value": "x"}]}, "expressions[0].field", "wrong_type"),
-            ({"expressions": [{"type": "exact", "field": "nope", "value": "x"}]}, "expressions[0].field", "unknown_field"),
-            ({"expressions": [{"type": "exact", "field": "password", "value": "x"}]}, "expressions[0].field", "unknown_field"),
-            ({"expressions": [{"type": "exact", "field": "groups.permissions", "value": 1}]}, "expressions[0].field",
-             "unknown_field"),
+            (
+                {"expressions": [{"type": "exact", "field": "nope", "value": "x"}]},
+                "expressions[0].field",
+                "unknown_field",
+            ),
+            (
+                {"expressions": [{"type": "exact", "field": "password", "value": "x"}]},
+                "expressions[0].field",
+                "unknown_field",
+            ),
+            (
+                {"expressions": [{"type": "exact", "field": "groups.permissions", "value": 1}]},
+                "expressions[0].field",
+                "unknown_field",
+            ),
             ({"expressions": [{"type": "exact", "field": "username"}]}, "expressions[0].value", "required"),
-            ({"expressions": [{"type": "exact", "field": "username", "value": None}]}, "expressions[0].value", "wrong_type"),
-            ({"expressions": [{"type": "exact", "field": "username", "value": [1]}]}, "expressions[0].value", "wrong_type"),
-            ({"expressions": [{"type": "exact", "field": "username", "value": {"a": 1}}]}, "expressions[0].value",
-             "wrong_type"),
-            ({"expressions": [{"type": "exact", "field": "pk", "value": "abc"}]}, "expressions[0].value", "invalid_value"),
+            (
+                {"expressions": [{"type": "exact", "field": "username", "value": None}]},
+                "expressions[0].value",
+                "wrong_type",
+            ),
+            (
+                {"expressions": [{"type": "exact", "field": "username", "value": [1]}]},
+                "expressions[0].value",
+                "wrong_type",
+            ),
+            (
+                {"expressions": [{"type": "exact", "field": "username", "value": {"a": 1}}]},
+                "expressions[0].value",
+                "wrong_type",
+            ),
+            (
+                {"expressions": [{"type": "exact", "field": "pk", "value": "abc"}]},
+                "expressions[0].value",
+                "invalid_value",
+            ),
             ({"expressions": [{"type": "exact", "field": "pk", "value": 1.5}]}, "expressions[0].value", "wrong_type"),
             ({"expressions": [{"type": "exact", "field": "pk", "value": True}]}, "expressions[0].value", "wrong_type"),
-            ({"expressions": [{"type": "exact", "field": "is_staff", "value": "yes"}]}, "expressions[0].value",
-             "wrong_type"),
-            ({"expressions": [{"type": "exact", "field": "date_joined", "value": "yesterday"}]}, "expressions[0].value",
-             "invalid_value"),
-            ({"expressions": [{"type": "exact", "field": "username", "value": "x", "case_insensitive": "yes"}]},
-             "expressions[0].case_insensitive", "wrong_type"),
-            ({"expressions": [{"type": "exact", "field": "username", "value": "x", "invert": 1}]},
-             "expressions[0].invert", "wrong_type"),
-            ({"expressions": [{"type": "exact", "field": "username", "value": "x", "sub_string": "y"}]},
-             "expressions[0].sub_string", "unknown_key"),
-            ({"expressions": [{"type": "contains", "field": "username", "sub_string": ""}]},
-             "expressions[0].sub_string", "wrong_type"),
+            (
+                {"expressions": [{"type": "exact", "field": "is_staff", "value": "yes"}]},
+                "expressions[0].value",
+                "wrong_type",
+            ),
+            (
+                {"expressions": [{"type": "exact", "field": "date_joined", "value": "yesterday"}]},
+                "expressions[0].value",
+                "invalid_value",
+            ),
+            (
+                {"expressions": [{"type": "exact", "field": "username", "value": "x", "case_insensitive": "yes"}]},
+                "expressions[0].case_insensitive",
+                "wrong_type",
+            ),
+            (
+                {"expressions": [{"type": "exact", "field": "username", "value": "x", "invert": 1}]},
+                "expressions[0].invert",
+                "wrong_type",
+            ),
+            (
+                {"expressions": [{"type": "exact", "field": "username", "value": "x", "sub_string": "y"}]},
+                "expressions[0].sub_string",
+                "unknown_key",
+            ),
+            (
+                {"expressions": [{"type": "contains", "field": "username", "sub_string": ""}]},
+                "expressions[0].sub_string",
+                "wrong_type",
+            ),
             ({"expressions": [{"type": "contains", "field": "username"}]}, "expressions[0].sub_string", "required"),
-            ({"expressions": [{"type": "compare", "field": "pk", "operator": "==", "value": 1}]},
-             "expressions[0].operator", "invalid_choice"),
+            (
+                {"expressions": [{"type": "compare", "field": "pk", "operator": "==", "value": 1}]},
+                "expressions[0].operator",
+                "invalid_choice",
+            ),
             ({"expressions": [{"type": "compare", "field": "pk", "value": 1}]}, "expressions[0].operator", "required"),
-            ({"expressions": [{"type": "compare", "field": "is_staff", "operator": "<", "value": True}]},
-             "expressions[0].value", "wrong_type"),
-            ({"expressions": [{"type": "and", "sub_expressions": [{"type": "exact", "field": "pk", "value": 1}]}]},
-             "expressions[0].sub_expressions", "too_few"),
+            (
+                {"expressions": [{"type": "compare", "field": "is_staff", "operator": "<", "value": True}]},
+                "expressions[0].value",
+                "wrong_type",
+            ),
+            (
+                {"expressions": [{"type": "and", "sub_expressions": [{"type": "exact", "field": "pk", "value": 1}]}]},
+                "expressions[0].sub_expressions",
+                "too_few",
+            ),
             ({"expressions": [{"type": "and"}]}, "expressions[0].sub_expressions", "required"),
-            ({"expressions": [{"type": "and", "sub_expressions": [
-                {"type": "or", "sub_expressions": []}, {"type": "exact", "field": "pk", "value": 1}]}]},
-             "expressions[0].sub_expressions[0].type", "not_allowed_here"),
-            ({"expressions": [{"type": "or", "sub_expressions": [
-                {"type": "or", "sub_expressions": []}, {"type": "exact", "field": "pk", "value": 1}]}]},
-             "expressions[0].sub_expressions[0].type", "not_allowed_here"),
-            ({"expressions": [{"type": "or", "sub_expressions": [
-                {"type": "exact", "field": "secret", "value": 1}, {"type": "exact", "field": "pk", "value": 1}]}]},
-             "expressions[0].sub_expressions[0].field", "unknown_field"),
+            (
+                {
+                    "expressions": [
+                        {
+                            "type": "and",
+                            "sub_expressions": [
+                                {"type": "or", "sub_expressions": []},
+                                {"type": "exact", "field": "pk", "value": 1},
+                            ],
+                        }
+                    ]
+                },
+                "expressions[0].sub_expressions[0].type",
+                "not_allowed_here",
+            ),
+            (
+                {
+                    "expressions": [
+                        {
+                            "type": "or",
+                            "sub_expressions": [
+                                {"type": "or", "sub_expressions": []},
+                                {"type": "exact", "field": "pk", "value": 1},
+                            ],
+                        }
+                    ]
+                },
+                "expressions[0].sub_expressions[0].type",
+                "not_allowed_here",
+            ),
+            (
+                {
+                    "expressions": [
+                        {
+                            "type": "or",
+                            "sub_expressions": [
+                                {"type": "exact", "field": "secret", "value": 1},
+                                {"type": "exact", "field": "pk", "value": 1},
+                            ],
+                        }
+                    ]
+                },
+                "expressions[0].sub_expressions[0].field",
+                "unknown_field",
+            ),
             ({"order_by": "username"}, "order_by", "wrong_type"),
             ({"order_by": ["username"]}, "order_by[0]", "wrong_type"),
             ({"order_by": [{"field": "password"}]}, "order_by[0].field", "unknown_field"),
@@ -270,9 +396,11 @@ class TestRejections:
         assert names(post(admin_client, body)) == []
         body = {"expressions": [{"type": "compare", "field": "pk", "operator": "<", "value": huge}]}
         assert len(names(post(admin_client, body))) == 6
-        for raw in ('{"expressions": [{"type": "exact", "field": "pk", "value": 1e999}]}',
-                    '{"expressions": [{"type": "exact", "field": "pk", "value": NaN}]}',
-                    '{"expressions": [{"type": "exact", "field": "pk", "value": ' + "9" * 5000 + "}]}"):
+        for raw in (
+            '{"expressions": [{"type": "exact", "field": "pk", "value": 1e999}]}',
+            '{"expressions": [{"type": "exact", "field": "pk", "value": NaN}]}',
+            '{"expressions": [{"type": "exact", "field": "pk", "value": ' + "9" * 5000 + "}]}",
+        ):
             response = admin_client.generic("POST", LIST, raw, content_type="application/json")
             assert response.status_code == 400
             assert response.json()["code"] == "malformed_request"

@@ -90,20 +90,29 @@ def import_builtin(name: str, admin_user, **changes) -> JobTemplate:
 def stage(transactional_db, admin_user):
     """Committed data a worker can see: the catalogue, the built-in templates and a public dataset."""
     catalogue_seed()
-    templates = {name: import_builtin(name, admin_user)
-                 for name in ("noop", "fail", "stubborn", "sleep_train", "sleep_predict")}
+    templates = {
+        name: import_builtin(name, admin_user) for name in ("noop", "fail", "stubborn", "sleep_train", "sleep_predict")
+    }
     dataset = Dataset.objects.create(
-        name="digits", domain=Domain.objects.get(name="ic"), licence=Licence.objects.get(name="Apache 2.0"),
-        is_public=True, creator=admin_user,
+        name="digits",
+        domain=Domain.objects.get(name="ic"),
+        licence=Licence.objects.get(name="Apache 2.0"),
+        is_public=True,
+        creator=admin_user,
     )
     return {"templates": templates, "dataset": dataset, "admin": admin_user}
 
 
 def wait_for_status(job_id: int, statuses, timeout: float = 30.0) -> Job:
     statuses = {statuses} if isinstance(statuses, str) else set(statuses)
-    wait_until(lambda: Job.objects.filter(pk=job_id, status__in=statuses).exists(), timeout=timeout,
-               message=lambda: f"job {job_id} to be {'/'.join(sorted(statuses))} (it is "
-                               f"{Job.objects.filter(pk=job_id).values_list('status', flat=True).first()})")
+    wait_until(
+        lambda: Job.objects.filter(pk=job_id, status__in=statuses).exists(),
+        timeout=timeout,
+        message=lambda: (
+            f"job {job_id} to be {'/'.join(sorted(statuses))} (it is "
+            f"{Job.objects.filter(pk=job_id).values_list('status', flat=True).first()})"
+        ),
+    )
     return Job.objects.get(pk=job_id)
 
 

@@ -23,18 +23,28 @@ def create(template, body, user):
 
 
 def import_meta(admin, name, nodes, dependencies):
-    return template_import(data={"name": name, "licence": "Apache 2.0", "domain": "ic",
-                                 "specific": {"nodes": nodes, "dependencies": dependencies}},
-                           creator=admin).template
+    return template_import(
+        data={
+            "name": name,
+            "licence": "Apache 2.0",
+            "domain": "ic",
+            "specific": {"nodes": nodes, "dependencies": dependencies},
+        },
+        creator=admin,
+    ).template
 
 
 class TestWorkableJobs:
     def test_job_runs_to_finished_with_downloadable_outputs(self, worker, stage):
         admin, dataset = stage["admin"], stage["dataset"]
-        job = create(stage["templates"]["sleep_train"], {
-            "input_values": {"dataset": dataset_input(dataset)},
-            "parameter_values": {"sleep": {"value": 0.4, "type": "float"}},
-        }, admin)
+        job = create(
+            stage["templates"]["sleep_train"],
+            {
+                "input_values": {"dataset": dataset_input(dataset)},
+                "parameter_values": {"sleep": {"value": 0.4, "type": "float"}},
+            },
+            admin,
+        )
         job = wait_for_status(job.pk, {"finished", "errored"})
         assert job.status == "finished", job.error_reason
         assert job.progress == 1.0 and job.start_time and job.end_time and job.attempts == 1
@@ -55,8 +65,11 @@ class TestWorkableJobs:
         assert b"".join(metrics.streaming_content) == b'{"dataset": %d, "accuracy": 1.0}' % dataset.pk
 
     def test_failing_executor_errors_with_its_traceback_kept(self, worker, stage):
-        job = create(stage["templates"]["fail"], {"input_values": {}, "parameter_values": {
-            "message": {"value": "boom on purpose", "type": "str"}}}, stage["admin"])
+        job = create(
+            stage["templates"]["fail"],
+            {"input_values": {}, "parameter_values": {"message": {"value": "boom on purpose", "type": "str"}}},
+            stage["admin"],
+        )
         job = wait_for_status(job.pk, {"finished", "errored"})
         assert job.status == "errored"
         assert job.error_reason == "RuntimeError: boom on purpose"
@@ -66,8 +79,14 @@ class TestWorkableJobs:
 
     def test_cancel_stops_a_running_job(self, worker, stage):
         admin = stage["admin"]
-        job = create(stage["templates"]["noop"], {"input_values": {}, "parameter_values": {
-            "sleep": {"value": 30.0, "type": "float"}, "steps": {"value": 300, "type": "int"}}}, admin)
+        job = create(
+            stage["templates"]["noop"],
+            {
+                "input_values": {},
+                "parameter_values": {"sleep": {"value": 30.0, "type": "float"}, "steps": {"value": 300, "type": "int"}},
+            },
+            admin,
+        )
         wait_for_status(job.pk, "running")
         wait_until(lambda: Job.objects.get(pk=job.pk).progress > 0, timeout=10, message="progress written")
         response = bearer_client(admin).post(f"/v1/jobs/{job.pk}/cancel")
@@ -95,7 +114,7 @@ class TestWorkableJobs:
         job = create(stage["templates"]["noop"], {"input_values": {}}, stage["admin"])
         job = wait_for_status(job.pk, "finished")
         celery_app.send_task("executors.run_job", kwargs={"job_id": job.pk})
-        wait_until(lambda: f"not claimable (finished)" in worker.tail(400), timeout=20, message="refusal logged")
+        wait_until(lambda: "not claimable (finished)" in worker.tail(400), timeout=20, message="refusal logged")
         again = Job.objects.get(pk=job.pk)
         assert (again.attempts, again.end_time) == (1, job.end_time)
 
@@ -103,12 +122,20 @@ class TestWorkableJobs:
 class TestMetaJobs:
     def test_train_then_predict_chain(self, worker, stage):
         admin, dataset = stage["admin"], stage["dataset"]
-        meta = import_meta(admin, "chain", {
-            "train": {"name": "sleep_train", "parameter_default_overrides": {"sleep": {"default": 0.2}}},
-            "predict": {"name": "sleep_predict"},
-        }, [{"from_node": "train", "from_output": "model", "to_node": "predict", "to_input": "model"}])
-        parent = create(meta, {"input_values": {
-            "train:dataset": dataset_input(dataset), "predict:dataset": dataset_input(dataset)}}, admin)
+        meta = import_meta(
+            admin,
+            "chain",
+            {
+                "train": {"name": "sleep_train", "parameter_default_overrides": {"sleep": {"default": 0.2}}},
+                "predict": {"name": "sleep_predict"},
+            },
+            [{"from_node": "train", "from_output": "model", "to_node": "predict", "to_input": "model"}],
+        )
+        parent = create(
+            meta,
+            {"input_values": {"train:dataset": dataset_input(dataset), "predict:dataset": dataset_input(dataset)}},
+            admin,
+        )
         assert [c.child_name for c in parent.children.all()] == ["train"]  # only the ready child exists
         parent = wait_for_status(parent.pk, {"finished", "errored"})
         assert parent.status == "finished", parent.error_reason
@@ -126,20 +153,37 @@ class TestMetaJobs:
 
     def test_fan_in_waits_for_both_upstream_children(self, worker, stage):
         admin, dataset = stage["admin"], stage["dataset"]
-        meta = import_meta(admin, "fan_in", {
-            "slow_train": {"name": "sleep_train", "parameter_default_overrides": {"sleep": {"default": 1.5}}},
-            "fast_train": {"name": "sleep_train"},
-            "first_predict": {"name": "sleep_predict"},
-            "combine": {"name": "sleep_predict"},
-        }, [
-            {"from_node": "fast_train", "from_output": "model", "to_node": "first_predict", "to_input": "model"},
-            {"from_node": "slow_train", "from_output": "model", "to_node": "combine", "to_input": "model"},
-            {"from_node": "first_predict", "from_output": "predictions", "to_node": "combine",
-             "to_input": "dataset"},
-        ])
-        parent = create(meta, {"input_values": {
-            "slow_train:dataset": dataset_input(dataset), "fast_train:dataset": dataset_input(dataset),
-            "first_predict:dataset": dataset_input(dataset)}}, admin)
+        meta = import_meta(
+            admin,
+            "fan_in",
+            {
+                "slow_train": {"name": "sleep_train", "parameter_default_overrides": {"sleep": {"default": 1.5}}},
+                "fast_train": {"name": "sleep_train"},
+                "first_predict": {"name": "sleep_predict"},
+                "combine": {"name": "sleep_predict"},
+            },
+            [
+                {"from_node": "fast_train", "from_output": "model", "to_node": "first_predict", "to_input": "model"},
+                {"from_node": "slow_train", "from_output": "model", "to_node": "combine", "to_input": "model"},
+                {
+                    "from_node": "first_predict",
+                    "from_output": "predictions",
+                    "to_node": "combine",
+                    "to_input": "dataset",
+                },
+            ],
+        )
+        parent = create(
+            meta,
+            {
+                "input_values": {
+                    "slow_train:dataset": dataset_input(dataset),
+                    "fast_train:dataset": dataset_input(dataset),
+                    "first_predict:dataset": dataset_input(dataset),
+                }
+            },
+            admin,
+        )
         parent = wait_for_status(parent.pk, {"finished", "errored"}, timeout=40)
         assert parent.status == "finished", parent.error_reason
         children = {c.child_name: c for c in parent.children.all()}
@@ -147,21 +191,38 @@ class TestMetaJobs:
         assert combine.creation_time >= children["slow_train"].end_time
         assert combine.creation_time >= children["first_predict"].end_time
         # The predictions (a JSON type) were passed by value; the model by reference.
-        assert combine.input_values["dataset"] == {"value": dataset.pk,
-                                                   "type": "PK<Dataset<Domain<'Image Classification'>>>"}
+        assert combine.input_values["dataset"] == {
+            "value": dataset.pk,
+            "type": "PK<Dataset<Domain<'Image Classification'>>>",
+        }
         assert Job.objects.filter(parent=parent, child_name="combine").count() == 1
 
     def test_a_failing_child_errors_the_parent_and_stops_its_siblings(self, worker, stage):
         admin, dataset = stage["admin"], stage["dataset"]
-        meta = import_meta(admin, "failing", {
-            "broken": {"name": "sleep_train", "parameter_default_overrides": {"fail": {"default": True},
-                                                                              "sleep": {"default": 0.5}}},
-            "long": {"name": "sleep_train", "parameter_default_overrides": {"sleep": {"default": 60.0}}},
-            "after": {"name": "sleep_predict"},
-        }, [{"from_node": "broken", "from_output": "model", "to_node": "after", "to_input": "model"}])
-        parent = create(meta, {"input_values": {
-            "broken:dataset": dataset_input(dataset), "long:dataset": dataset_input(dataset),
-            "after:dataset": dataset_input(dataset)}}, admin)
+        meta = import_meta(
+            admin,
+            "failing",
+            {
+                "broken": {
+                    "name": "sleep_train",
+                    "parameter_default_overrides": {"fail": {"default": True}, "sleep": {"default": 0.5}},
+                },
+                "long": {"name": "sleep_train", "parameter_default_overrides": {"sleep": {"default": 60.0}}},
+                "after": {"name": "sleep_predict"},
+            },
+            [{"from_node": "broken", "from_output": "model", "to_node": "after", "to_input": "model"}],
+        )
+        parent = create(
+            meta,
+            {
+                "input_values": {
+                    "broken:dataset": dataset_input(dataset),
+                    "long:dataset": dataset_input(dataset),
+                    "after:dataset": dataset_input(dataset),
+                }
+            },
+            admin,
+        )
         parent = wait_for_status(parent.pk, {"errored", "finished"}, timeout=30)
         assert parent.status == "errored"
         assert parent.error_reason.startswith("child broken errored: RuntimeError: training failed on purpose")
@@ -171,20 +232,31 @@ class TestMetaJobs:
 
     def test_cancelling_the_parent_cascades(self, worker, stage):
         admin, dataset = stage["admin"], stage["dataset"]
-        meta = import_meta(admin, "to_cancel", {
-            "train": {"name": "sleep_train", "parameter_default_overrides": {"sleep": {"default": 30.0}}},
-            "predict": {"name": "sleep_predict"},
-        }, [{"from_node": "train", "from_output": "model", "to_node": "predict", "to_input": "model"}])
-        parent = create(meta, {"input_values": {
-            "train:dataset": dataset_input(dataset), "predict:dataset": dataset_input(dataset)}}, admin)
+        meta = import_meta(
+            admin,
+            "to_cancel",
+            {
+                "train": {"name": "sleep_train", "parameter_default_overrides": {"sleep": {"default": 30.0}}},
+                "predict": {"name": "sleep_predict"},
+            },
+            [{"from_node": "train", "from_output": "model", "to_node": "predict", "to_input": "model"}],
+        )
+        parent = create(
+            meta,
+            {"input_values": {"train:dataset": dataset_input(dataset), "predict:dataset": dataset_input(dataset)}},
+            admin,
+        )
         train = parent.children.get(child_name="train")
         wait_for_status(train.pk, "running")
         wait_for_status(parent.pk, "running")
         job_cancel(job=Job.objects.get(pk=parent.pk))
         assert Job.objects.get(pk=train.pk).status == "cancelled"
         assert Job.objects.get(pk=parent.pk).is_cancelled
-        wait_until(lambda: Job.objects.get(pk=train.pk).heartbeat is None
-                   or "cancelled" in worker.tail(100), timeout=10, message="the child's run to stop")
+        wait_until(
+            lambda: Job.objects.get(pk=train.pk).heartbeat is None or "cancelled" in worker.tail(100),
+            timeout=10,
+            message="the child's run to stop",
+        )
         assert not Job.objects.filter(parent=parent, child_name="predict").exists()
 
 
@@ -192,8 +264,14 @@ class TestRecovery:
     def test_a_worker_killed_mid_job_leaves_a_job_that_runs_again_exactly_once(self, stage, start_worker):
         admin = stage["admin"]
         first = start_worker(name="doomed")
-        job = create(stage["templates"]["noop"], {"input_values": {}, "parameter_values": {
-            "sleep": {"value": 3.0, "type": "float"}, "steps": {"value": 30, "type": "int"}}}, admin)
+        job = create(
+            stage["templates"]["noop"],
+            {
+                "input_values": {},
+                "parameter_values": {"sleep": {"value": 3.0, "type": "float"}, "steps": {"value": 30, "type": "int"}},
+            },
+            admin,
+        )
         wait_for_status(job.pk, "running")
         wait_until(lambda: Job.objects.get(pk=job.pk).progress > 0.1, timeout=10, message="progress")
         first.kill()

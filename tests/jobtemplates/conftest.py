@@ -58,13 +58,14 @@ def meta_body(name: str = "dogs_train_and_predict", **specific) -> dict:
         "licence": "Apache 2.0",
         "specific": {
             "nodes": {
-                "train": {"name": "dogs_dummy_image_class_train", "version": 1,
-                          "parameter_default_overrides": {"factor": {"default": 5}}},
+                "train": {
+                    "name": "dogs_dummy_image_class_train",
+                    "version": 1,
+                    "parameter_default_overrides": {"factor": {"default": 5}},
+                },
                 "predict": {"name": "dogs_dummy_image_class_predict"},
             },
-            "dependencies": [
-                {"from_node": "train", "from_output": "model", "to_node": "predict", "to_input": "model"}
-            ],
+            "dependencies": [{"from_node": "train", "from_output": "model", "to_node": "predict", "to_input": "model"}],
         },
     }
     body["specific"].update(specific)

@@ -241,12 +241,6 @@ class TestParameters:
         assert sorted(image_types[f"PK<{docker}>"]["enum"]) == expected_pks
         assert_golden("parameters_tensorflow_train", ours)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="contracts/types/schemas.py row_schema answers an enum of visible rows "
-        "for row types; UFDL (and types-and-contracts.md §2, 'object') give the structural object "
-        "schema. Owned by contracts; reported.",
-    )
     def test_row_type_schema_is_ufdls_object_schema(self, client, ufdl_templates):
         reference = ufdl_reference("015_get_all_parameters_tf.json")["response"]["json"]
         docker = "DockerImage<Domain<'Image Classification'>, Framework<'tensorflow', '1.14'>>"

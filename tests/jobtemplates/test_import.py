@@ -155,9 +155,7 @@ class TestWorkableChecks:
 
     def test_author_spelling_of_types_is_kept(self, import_body, ufdl_bodies):
         body = ufdl_bodies[DOGS_TRAIN]
-        body["specific"]["parameters"]["opts"] = {
-            "types": ["Array<str>", "str"], "default": ["a"], "help": "spelling"
-        }
+        body["specific"]["parameters"]["opts"] = {"types": ["Array<str>", "str"], "default": ["a"], "help": "spelling"}
         template = import_body(body)
         parameter = Parameter.objects.get(template=template, name="opts")
         assert parameter.types == ["Array<str>", "str"]
@@ -167,7 +165,8 @@ class TestWorkableChecks:
         body = ufdl_bodies[DOGS_TRAIN]
         body["specific"]["parameters"]["image"] = {
             "types": ["Name<DockerImage<Domain<'Image Classification'>, Framework<'dogs_dummy', '1'>>>"],
-            "default": "not-there v1", "help": "x",
+            "default": "not-there v1",
+            "help": "x",
         }
         result = template_import(data=body, creator=admin_user)
         assert ("specific.parameters.image.default", "not_found") in [(w.path, w.code) for w in result.warnings]
@@ -175,7 +174,10 @@ class TestWorkableChecks:
     def test_nothing_makes_a_parameter_optional(self, import_body, ufdl_bodies):
         body = ufdl_bodies[DOGS_TRAIN]
         body["specific"]["parameters"]["notes"] = {
-            "types": ["str", "Nothing"], "default": None, "default_type": "Nothing", "help": "optional"
+            "types": ["str", "Nothing"],
+            "default": None,
+            "default_type": "Nothing",
+            "help": "optional",
         }
         template = import_body(body)
         notes = template.parameters.get(name="notes")
@@ -190,8 +192,10 @@ class TestMetaTemplates:
         assert meta.kind == "meta" and meta.version == 1
         assert meta.inputs == {
             "train:dataset": ["PK<Dataset<Domain<'Image Classification'>>>"],
-            "predict:dataset": ["PK<Dataset<Domain<'Image Classification'>>>",
-                                "Name<Dataset<Domain<'Image Classification'>>>"],
+            "predict:dataset": [
+                "PK<Dataset<Domain<'Image Classification'>>>",
+                "Name<Dataset<Domain<'Image Classification'>>>",
+            ],
         }
         assert meta.outputs == {
             "train:model": "Model<Domain<'Image Classification'>, Framework<'dogs_dummy', '1'>>",
@@ -201,8 +205,12 @@ class TestMetaTemplates:
         assert meta.contract == predict.contract and meta.contract_name == "Predict"
         parameters = {p.name: p for p in meta.parameters.all()}
         assert list(parameters) == [
-            "train:factor", "train:delay", "train:frontend_metadata",
-            "predict:store_predictions", "predict:per_class", "predict:frontend_metadata",
+            "train:factor",
+            "train:delay",
+            "train:frontend_metadata",
+            "predict:store_predictions",
+            "predict:per_class",
+            "predict:frontend_metadata",
         ]
         assert parameters["train:factor"].default == 5  # the node's override
         assert parameters["predict:per_class"].default is True
@@ -220,7 +228,8 @@ class TestMetaTemplates:
         meta = import_body(meta_body())
         exported = template_export(template=meta)
         assert exported["specific"]["nodes"]["train"] == {
-            "name": "dogs_dummy_image_class_train", "version": 1,
+            "name": "dogs_dummy_image_class_train",
+            "version": 1,
             "parameter_default_overrides": {"factor": {"default": 5, "default_type": "int", "const": False}},
         }
         again = import_body(without_version(exported))
@@ -230,29 +239,80 @@ class TestMetaTemplates:
     @pytest.mark.parametrize(
         ("change", "expected"),
         [
-            ({"dependencies": [{"from_node": "train", "from_output": "model", "to_node": "train",
-                                "to_input": "dataset"}]}, {"specific.dependencies[0].to_node": "cycle"}),
-            ({"dependencies": [{"from_node": "trian", "from_output": "model", "to_node": "predict",
-                                "to_input": "model"}]}, {"specific.dependencies[0].from_node": "unknown_node"}),
-            ({"dependencies": [{"from_node": "train", "from_output": "model", "to_node": "pred",
-                                "to_input": "model"}]}, {"specific.dependencies[0].to_node": "unknown_node"}),
-            ({"dependencies": [{"from_node": "train", "from_output": "weights", "to_node": "predict",
-                                "to_input": "model"}]}, {"specific.dependencies[0].from_output": "unknown_output"}),
-            ({"dependencies": [{"from_node": "train", "from_output": "model", "to_node": "predict",
-                                "to_input": "modle"}]}, {"specific.dependencies[0].to_input": "unknown_input"}),
-            ({"dependencies": [{"from_node": "train", "from_output": "model", "to_node": "predict",
-                                "to_input": "dataset"}]}, {"specific.dependencies[0].to_input": "incompatible_types"}),
-            ({"dependencies": [
-                {"from_node": "train", "from_output": "model", "to_node": "predict", "to_input": "model"},
-                {"from_node": "train", "from_output": "model", "to_node": "predict", "to_input": "model"}]},
-             {"specific.dependencies[1].to_input": "input_fed_twice"}),
-            ({"dependencies": [{"from_node": "train", "from_output": "model", "to_node": "predict"}]},
-             {"specific.dependencies[0].to_input": "required"}),
+            (
+                {
+                    "dependencies": [
+                        {"from_node": "train", "from_output": "model", "to_node": "train", "to_input": "dataset"}
+                    ]
+                },
+                {"specific.dependencies[0].to_node": "cycle"},
+            ),
+            (
+                {
+                    "dependencies": [
+                        {"from_node": "trian", "from_output": "model", "to_node": "predict", "to_input": "model"}
+                    ]
+                },
+                {"specific.dependencies[0].from_node": "unknown_node"},
+            ),
+            (
+                {
+                    "dependencies": [
+                        {"from_node": "train", "from_output": "model", "to_node": "pred", "to_input": "model"}
+                    ]
+                },
+                {"specific.dependencies[0].to_node": "unknown_node"},
+            ),
+            (
+                {
+                    "dependencies": [
+                        {"from_node": "train", "from_output": "weights", "to_node": "predict", "to_input": "model"}
+                    ]
+                },
+                {"specific.dependencies[0].from_output": "unknown_output"},
+            ),
+            (
+                {
+                    "dependencies": [
+                        {"from_node": "train", "from_output": "model", "to_node": "predict", "to_input": "modle"}
+                    ]
+                },
+                {"specific.dependencies[0].to_input": "unknown_input"},
+            ),
+            (
+                {
+                    "dependencies": [
+                        {"from_node": "train", "from_output": "model", "to_node": "predict", "to_input": "dataset"}
+                    ]
+                },
+                {"specific.dependencies[0].to_input": "incompatible_types"},
+            ),
+            (
+                {
+                    "dependencies": [
+                        {"from_node": "train", "from_output": "model", "to_node": "predict", "to_input": "model"},
+                        {"from_node": "train", "from_output": "model", "to_node": "predict", "to_input": "model"},
+                    ]
+                },
+                {"specific.dependencies[1].to_input": "input_fed_twice"},
+            ),
+            (
+                {"dependencies": [{"from_node": "train", "from_output": "model", "to_node": "predict"}]},
+                {"specific.dependencies[0].to_input": "required"},
+            ),
             ({"nodes": {"train": {"name": "no_such_template"}}}, {"specific.nodes.train.name": "unknown_template"}),
-            ({"nodes": {"train": {"name": "dogs_dummy_image_class_train", "version": 9}}},
-             {"specific.nodes.train.version": "unknown_template"}),
-            ({"nodes": {}}, {"specific.nodes": "wrong_type", "specific.dependencies[0].from_node": "unknown_node",
-                             "specific.dependencies[0].to_node": "unknown_node"}),
+            (
+                {"nodes": {"train": {"name": "dogs_dummy_image_class_train", "version": 9}}},
+                {"specific.nodes.train.version": "unknown_template"},
+            ),
+            (
+                {"nodes": {}},
+                {
+                    "specific.nodes": "wrong_type",
+                    "specific.dependencies[0].from_node": "unknown_node",
+                    "specific.dependencies[0].to_node": "unknown_node",
+                },
+            ),
             ({"nodes": {"a:b": {"name": "dogs_dummy_image_class_train"}}}, {"specific.nodes.a:b": "invalid_name"}),
         ],
     )
@@ -283,12 +343,19 @@ class TestMetaTemplates:
         assert "b:dataset" not in meta.inputs and "b:model" in meta.inputs
 
     def test_override_checks(self, train_predict, admin_user, ufdl_bodies):
-        body = meta_body(nodes={
-            "train": {"name": "dogs_dummy_image_class_train", "parameter_default_overrides": {
-                "factor": {"default": "many"}, "nope": {"default": 1}, "delay": 0.5,
-            }},
-            "predict": {"name": "dogs_dummy_image_class_predict"},
-        })
+        body = meta_body(
+            nodes={
+                "train": {
+                    "name": "dogs_dummy_image_class_train",
+                    "parameter_default_overrides": {
+                        "factor": {"default": "many"},
+                        "nope": {"default": 1},
+                        "delay": 0.5,
+                    },
+                },
+                "predict": {"name": "dogs_dummy_image_class_predict"},
+            }
+        )
         assert problems_of(body, admin_user) == {
             "specific.nodes.train.parameter_default_overrides.factor.default": "invalid_value",
             "specific.nodes.train.parameter_default_overrides.nope": "unknown_parameter",
@@ -306,13 +373,21 @@ class TestMetaTemplates:
 
     def test_nested_meta_templates_compose_names(self, train_predict, import_body):
         import_body(meta_body())
-        outer = import_body({
-            "name": "outer", "licence": "Apache 2.0",
-            "specific": {"nodes": {"pipeline": {"name": "dogs_train_and_predict"},
-                                   "again": {"name": "dogs_dummy_image_class_predict"}},
-                         "dependencies": [{"from_node": "pipeline", "from_output": "train:model",
-                                           "to_node": "again", "to_input": "model"}]},
-        })
+        outer = import_body(
+            {
+                "name": "outer",
+                "licence": "Apache 2.0",
+                "specific": {
+                    "nodes": {
+                        "pipeline": {"name": "dogs_train_and_predict"},
+                        "again": {"name": "dogs_dummy_image_class_predict"},
+                    },
+                    "dependencies": [
+                        {"from_node": "pipeline", "from_output": "train:model", "to_node": "again", "to_input": "model"}
+                    ],
+                },
+            }
+        )
         assert "pipeline:train:dataset" in outer.inputs
         assert outer.outputs["pipeline:predict:predictions"] == "PK<Dataset<Domain<'Image Classification'>>>"
         names = [p.name for p in outer.parameters.all()]
@@ -321,10 +396,12 @@ class TestMetaTemplates:
         assert outer.contract_name == "Predict"  # the sink "again"
 
     def test_no_single_sink_means_no_contract(self, train_predict, import_body):
-        meta = import_body(meta_body(
-            nodes={"a": {"name": "dogs_dummy_image_class_train"}, "b": {"name": "dogs_dummy_image_class_train"}},
-            dependencies=[],
-        ))
+        meta = import_body(
+            meta_body(
+                nodes={"a": {"name": "dogs_dummy_image_class_train"}, "b": {"name": "dogs_dummy_image_class_train"}},
+                dependencies=[],
+            )
+        )
         assert meta.contract == "" and meta.type_parameters == {} and meta.contract_name == ""
 
 
@@ -335,5 +412,6 @@ class TestValidate:
         assert result.created and result.template is None and result.draft.version == 1
         assert JobTemplate.objects.count() == before
         with pytest.raises(InvalidRequest):
-            template_validate(data=meta_body(dependencies=[{"from_node": "x", "from_output": "y",
-                                                             "to_node": "z", "to_input": "w"}]))
+            template_validate(
+                data=meta_body(dependencies=[{"from_node": "x", "from_output": "y", "to_node": "z", "to_input": "w"}])
+            )

@@ -24,14 +24,22 @@ def train_template(catalogue, admin_user):
 
 
 def make_dataset(name: str, admin_user) -> Dataset:
-    return Dataset.objects.create(name=name, domain=Domain.objects.get(name="ic"),
-                                  licence=Licence.objects.get(name="Apache 2.0"), is_public=True, creator=admin_user)
+    return Dataset.objects.create(
+        name=name,
+        domain=Domain.objects.get(name="ic"),
+        licence=Licence.objects.get(name="Apache 2.0"),
+        is_public=True,
+        creator=admin_user,
+    )
 
 
 def test_a_dataset_named_by_a_job_cannot_be_hard_deleted(train_template, admin_user, admin_client):
     used, unused = make_dataset("used", admin_user), make_dataset("unused", admin_user)
-    job = job_create(template=train_template, creator=admin_user, body={"input_values": {
-        "dataset": {"value": used.pk, "type": "PK<Dataset<Domain<'Image Classification'>>>"}}})
+    job = job_create(
+        template=train_template,
+        creator=admin_user,
+        body={"input_values": {"dataset": {"value": used.pk, "type": "PK<Dataset<Domain<'Image Classification'>>>"}}},
+    )
     assert list(JobReference.objects.filter(job=job).values_list("model_label", "row_pk", "path")) == [
         ("contracts.Dataset", used.pk, "input_values.dataset")
     ]

@@ -30,9 +30,21 @@ class Command(BaseCommand):
         commands = {"web": [python, "-m", "daphne", "-b", host, "-p", str(port), "config.asgi:application"]}
         if not no_worker:
             commands["worker"] = [
-                python, "-m", "celery", "-A", "config", "worker", "--beat", "--loglevel", "INFO",
-                "--concurrency", str(concurrency), "--hostname", "worker@%h",
-                "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--beat",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                str(concurrency),
+                "--hostname",
+                "worker@%h",
+                "--schedule",
+                str(settings.VAR_DIR / "celerybeat-schedule"),
             ]
         processes = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
         self.stdout.write(self.style.SUCCESS(f"serving http://{host}:{port}/ (API /v1/, docs /v1/docs, admin /admin/)"))

@@ -15,8 +15,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("pk", type=int)
-        parser.add_argument("--without-version", action="store_true",
-                            help="leave the version out, so importing the output adds the next version")
+        parser.add_argument(
+            "--without-version",
+            action="store_true",
+            help="leave the version out, so importing the output adds the next version",
+        )
 
     def handle(self, *args, pk: int, without_version: bool, **options) -> None:
         template = template_list(user=None).filter(pk=pk).first()

@@ -75,8 +75,9 @@ class Command(BaseCommand):
             hint = "" if verbose else " (run with -v 2 to see them)"
             self.stdout.write(self.style.WARNING(f"{count} warning(s) {code}{hint}"))
             if code == "executor_not_allowed":
-                self.stdout.write("    those templates import as data; workers run only executors from "
-                                  "EXECUTOR_ALLOWED_MODULES")
+                self.stdout.write(
+                    "    those templates import as data; workers run only executors from EXECUTOR_ALLOWED_MODULES"
+                )
         for file, error in errors.items():
             failed += 1
             self.stdout.write(self.style.ERROR(f"{file}: FAILED: {error.detail}"))

@@ -72,14 +72,23 @@ class TemplateChecker:
         if scope == TemplateScope.PROJECT and project is None and "project" not in self.problem_paths():
             self.problem("project", "required", "a template of scope 'project' names its project (a group)")
         draft = TemplateDraft(
-            kind=TemplateKind.WORKABLE, name=name or "", version=version, description=description or "",
-            scope=scope, domain=domain, licence=licence, project=project,
+            kind=TemplateKind.WORKABLE,
+            name=name or "",
+            version=version,
+            description=description or "",
+            scope=scope,
+            domain=domain,
+            licence=licence,
+            project=project,
         )
         specific = data.get("specific")
         if not isinstance(specific, dict):
-            self.problem("specific", "required" if specific is None else "wrong_type",
-                         "specific must be an object: a workable template's job_type/executor_class/parameters, "
-                         "or a meta-template's nodes/dependencies")
+            self.problem(
+                "specific",
+                "required" if specific is None else "wrong_type",
+                "specific must be an object: a workable template's job_type/executor_class/parameters, "
+                "or a meta-template's nodes/dependencies",
+            )
         elif "nodes" in specific or "dependencies" in specific:
             draft.kind = TemplateKind.META
             self.meta(specific, draft)
@@ -92,16 +101,20 @@ class TemplateChecker:
 
     def unknown_keys(self, data: dict, allowed: set[str], path: str) -> None:
         for key in sorted(set(data) - allowed, key=str):
-            self.problem(join_path(path, str(key)), "unknown_key",
-                         f"unknown key {key!r}; allowed: {', '.join(sorted(allowed))}")
+            self.problem(
+                join_path(path, str(key)), "unknown_key", f"unknown key {key!r}; allowed: {', '.join(sorted(allowed))}"
+            )
 
     def name(self, value: Any) -> str | None:
         if not isinstance(value, str) or not value.strip():
             self.problem("name", "required" if value is None else "wrong_type", "name must be a non-empty string")
             return None
         if len(value) > MAX_NAME_LENGTH or value != value.strip() or any(ord(c) < 32 for c in value):
-            self.problem("name", "invalid_value",
-                         f"name must be at most {MAX_NAME_LENGTH} printable characters without surrounding spaces")
+            self.problem(
+                "name",
+                "invalid_value",
+                f"name must be at most {MAX_NAME_LENGTH} printable characters without surrounding spaces",
+            )
             return None
         return value
 
@@ -153,8 +166,11 @@ class TemplateChecker:
                 draft.outputs = {name: str(t) for name, t in instance.outputs().items()}
         executor_class = self.string(specific, "executor_class", "specific")
         if executor_class is not None and not DOTTED_PATH.match(executor_class):
-            self.problem("specific.executor_class", "invalid_value",
-                         "executor_class must be a dotted path to a class (package.module.Class)")
+            self.problem(
+                "specific.executor_class",
+                "invalid_value",
+                "executor_class must be a dotted path to a class (package.module.Class)",
+            )
             executor_class = None
         draft.executor_class = executor_class or ""
         packages = self.string(specific, "required_packages", "specific", default="")
@@ -163,7 +179,7 @@ class TemplateChecker:
         if not isinstance(parameters, dict):
             self.problem("specific.parameters", "wrong_type", "parameters must be an object: name → parameter")
             parameters = {}
-        for position, (name, spec) in enumerate(parameters.items()):
+        for name, spec in parameters.items():
             parameter = self.parameter(name, spec, f"specific.parameters.{name}")
             if parameter is not None:
                 draft.parameters.append(parameter)
@@ -177,8 +193,11 @@ class TemplateChecker:
             try:
                 Requirement(item)
             except InvalidRequirement as error:
-                self.problem("specific.required_packages", "invalid_requirement",
-                             f"item {index + 1} ({item!r}) is not a pip requirement or URL: {error}")
+                self.problem(
+                    "specific.required_packages",
+                    "invalid_requirement",
+                    f"item {index + 1} ({item!r}) is not a pip requirement or URL: {error}",
+                )
         return " ".join(text.split())
 
     def executor(self, draft: TemplateDraft) -> None:
@@ -193,8 +212,11 @@ class TemplateChecker:
 
     def parameter(self, name: Any, spec: Any, path: str) -> ParameterDraft | None:
         if not isinstance(name, str) or not LOCAL_NAME.match(name):
-            self.problem(path, "invalid_name",
-                         "a parameter name starts with a letter or _ and holds letters, digits, _ and - (no ':')")
+            self.problem(
+                path,
+                "invalid_name",
+                "a parameter name starts with a letter or _ and holds letters, digits, _ and - (no ':')",
+            )
             return None
         if not isinstance(spec, dict):
             self.problem(path, "wrong_type", "a parameter must be an object {types, help, default?, …}")
@@ -215,12 +237,14 @@ class TemplateChecker:
             default_type = None
         if types is None or help_text is None:
             return None
-        parameter = ParameterDraft(name=name, types=[text for text, _ in types], help=help_text,
-                                   has_default=has_default, const=const)
+        parameter = ParameterDraft(
+            name=name, types=[text for text, _ in types], help=help_text, has_default=has_default, const=const
+        )
         if has_default or default_type is not None:
             slot = [parsed for _, parsed in types]
-            checked = self.default(spec.get("default"), default_type or types[0][0], slot, path,
-                                   check_value=has_default)
+            checked = self.default(
+                spec.get("default"), default_type or types[0][0], slot, path, check_value=has_default
+            )
             if checked is None:
                 return None
             parameter.default_type = checked
@@ -231,8 +255,9 @@ class TemplateChecker:
 
     def parameter_types(self, value: Any, path: str) -> list[tuple[str, Type]] | None:
         if not isinstance(value, list) or not value:
-            self.problem(path, "required" if value is None else "wrong_type",
-                         "types must be a non-empty list of type strings")
+            self.problem(
+                path, "required" if value is None else "wrong_type", "types must be a non-empty list of type strings"
+            )
             return None
         parsed: list[tuple[str, Type]] = []
         for index, text in enumerate(value):
@@ -246,8 +271,7 @@ class TemplateChecker:
                 self.problem(item_path, "unparseable_type", str(error))
                 continue
             if is_binary_type(type_):
-                self.problem(item_path, "not_json_type",
-                             f"{text} values are binary; a parameter takes JSON values")
+                self.problem(item_path, "not_json_type", f"{text} values are binary; a parameter takes JSON values")
                 continue
             parsed.append((text, type_))
         return parsed if len(parsed) == len(value) else None
@@ -261,8 +285,9 @@ class TemplateChecker:
             self.problem(type_path, "unparseable_type", str(error))
             return None
         if not accepts(slot, declared):
-            self.problem(type_path, "not_accepted",
-                         f"default_type {type_text} is not a sub-type of any of the parameter's types")
+            self.problem(
+                type_path, "not_accepted", f"default_type {type_text} is not a sub-type of any of the parameter's types"
+            )
             return None
         if check_value:
             self.default_value(value, declared, join_path(path, "default"))
@@ -283,8 +308,11 @@ class TemplateChecker:
         self.unknown_keys(specific, META_KEYS, "specific")
         nodes = specific.get("nodes")
         if not isinstance(nodes, dict) or not nodes:
-            self.problem("specific.nodes", "required" if nodes is None else "wrong_type",
-                         "nodes must be a non-empty object: local name → {name, version?, parameter_default_overrides?}")
+            self.problem(
+                "specific.nodes",
+                "required" if nodes is None else "wrong_type",
+                "nodes must be a non-empty object: local name → {name, version?, parameter_default_overrides?}",
+            )
             nodes = {}
         for name, spec in nodes.items():
             node = self.node(name, spec, f"specific.nodes.{name}")
@@ -308,8 +336,11 @@ class TemplateChecker:
 
     def node(self, name: Any, spec: Any, path: str) -> NodeDraft | None:
         if not isinstance(name, str) or not LOCAL_NAME.match(name):
-            self.problem(path, "invalid_name",
-                         "a node name starts with a letter or _ and holds letters, digits, _ and - (no ':')")
+            self.problem(
+                path,
+                "invalid_name",
+                "a node name starts with a letter or _ and holds letters, digits, _ and - (no ':')",
+            )
             return None
         if not isinstance(spec, dict):
             self.problem(path, "wrong_type", "a node must be an object {name, version?, parameter_default_overrides?}")
@@ -317,8 +348,11 @@ class TemplateChecker:
         self.unknown_keys(spec, NODE_KEYS, path)
         template_name = spec.get("name")
         if not isinstance(template_name, str) or not template_name:
-            self.problem(join_path(path, "name"), "required" if template_name is None else "wrong_type",
-                         "the child template's name is required")
+            self.problem(
+                join_path(path, "name"),
+                "required" if template_name is None else "wrong_type",
+                "the child template's name is required",
+            )
             return None
         version = spec.get("version")
         if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
@@ -333,8 +367,11 @@ class TemplateChecker:
             return None
         overrides = spec.get("parameter_default_overrides", {})
         if not isinstance(overrides, dict):
-            self.problem(join_path(path, "parameter_default_overrides"), "wrong_type",
-                         "parameter_default_overrides must be an object: parameter → {default, …}")
+            self.problem(
+                join_path(path, "parameter_default_overrides"),
+                "wrong_type",
+                "parameter_default_overrides must be an object: parameter → {default, …}",
+            )
             return None
         checked = self.overrides(child, overrides, join_path(path, "parameter_default_overrides"))
         return None if checked is None else NodeDraft(name=name, child=child, parameter_default_overrides=checked)
@@ -347,8 +384,11 @@ class TemplateChecker:
             item_path = join_path(path, str(name))
             parameter = parameters.get(name)
             if parameter is None:
-                self.problem(item_path, "unknown_parameter",
-                             f"{child} has no parameter {name!r}; it has: {', '.join(parameters) or 'none'}")
+                self.problem(
+                    item_path,
+                    "unknown_parameter",
+                    f"{child} has no parameter {name!r}; it has: {', '.join(parameters) or 'none'}",
+                )
                 ok = False
                 continue
             if not isinstance(override, dict) or "default" not in override:
@@ -380,21 +420,29 @@ class TemplateChecker:
 
     def dependencies(self, raw: Any) -> list[Edge] | None:
         if not isinstance(raw, list):
-            self.problem("specific.dependencies", "wrong_type",
-                         "dependencies must be a list of {from_node, from_output, to_node, to_input}")
+            self.problem(
+                "specific.dependencies",
+                "wrong_type",
+                "dependencies must be a list of {from_node, from_output, to_node, to_input}",
+            )
             return None
         edges = []
         for index, item in enumerate(raw):
             path = f"specific.dependencies[{index}]"
             if not isinstance(item, dict):
-                self.problem(path, "wrong_type", "a dependency is an object {from_node, from_output, to_node, to_input}")
+                self.problem(
+                    path, "wrong_type", "a dependency is an object {from_node, from_output, to_node, to_input}"
+                )
                 continue
             self.unknown_keys(item, set(EDGE_KEYS), path)
             values = [item.get(key) for key in EDGE_KEYS]
             for key, value in zip(EDGE_KEYS, values, strict=True):
                 if not isinstance(value, str) or not value:
-                    self.problem(join_path(path, key), "required" if value is None else "wrong_type",
-                                 f"{key} must be a non-empty string")
+                    self.problem(
+                        join_path(path, key),
+                        "required" if value is None else "wrong_type",
+                        f"{key} must be a non-empty string",
+                    )
             if all(isinstance(value, str) and value for value in values):
                 edges.append(Edge(*values))
         return edges if len(edges) == len(raw) else None
@@ -417,9 +465,13 @@ def derived_parameters(nodes: list[NodeDraft]) -> list[ParameterDraft]:
         for parameter in node.child.parameters.all():
             override = node.parameter_default_overrides.get(parameter.name)
             draft = ParameterDraft(
-                name=qualified(node.name, parameter.name), types=list(parameter.types), help=parameter.help,
-                has_default=parameter.has_default, default=parameter.default,
-                default_type=parameter.default_type, const=parameter.const,
+                name=qualified(node.name, parameter.name),
+                types=list(parameter.types),
+                help=parameter.help,
+                has_default=parameter.has_default,
+                default=parameter.default,
+                default_type=parameter.default_type,
+                const=parameter.const,
             )
             if override is not None:
                 draft.has_default = True

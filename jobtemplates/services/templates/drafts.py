@@ -51,8 +51,12 @@ class DependencyDraft:
     to_input: str
 
     def export(self) -> dict[str, str]:
-        return {"from_node": self.from_node, "from_output": self.from_output,
-                "to_node": self.to_node, "to_input": self.to_input}
+        return {
+            "from_node": self.from_node,
+            "from_output": self.from_output,
+            "to_node": self.to_node,
+            "to_input": self.to_input,
+        }
 
 
 @dataclass
@@ -138,8 +142,13 @@ def draft_from_template(template: JobTemplate) -> TemplateDraft:
         required_packages=template.required_packages,
         parameters=[
             ParameterDraft(
-                name=p.name, types=list(p.types), help=p.help, has_default=p.has_default,
-                default=p.default, default_type=p.default_type, const=p.const,
+                name=p.name,
+                types=list(p.types),
+                help=p.help,
+                has_default=p.has_default,
+                default=p.default,
+                default_type=p.default_type,
+                const=p.const,
             )
             for p in template.parameters.all()
         ],

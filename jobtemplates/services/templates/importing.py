@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 
 from config.errors import Conflict, InvalidRequest, MalformedRequest, Problem
@@ -75,6 +75,7 @@ def template_import(*, data: Any, creator, reuse_identical_latest: bool = False)
 
 
 def _import_checked(draft: TemplateDraft, warnings: list[Problem], *, creator, auto_version: bool) -> ImportResult:
+    _lock_name(draft.name)
     if auto_version:
         draft.version = _next_version(draft.name)
     else:
@@ -83,6 +84,14 @@ def _import_checked(draft: TemplateDraft, warnings: list[Problem], *, creator, a
             _require_identical(existing, draft)
             return ImportResult(template=existing, draft=draft, created=False, warnings=warnings)
     return ImportResult(template=_save(draft, creator=creator), draft=draft, created=True, warnings=warnings)
+
+
+def _lock_name(name: str) -> None:
+    """Serialise imports of one name until the transaction ends, so concurrent version-less imports
+    number themselves instead of colliding (SQLite's write lock already serialises every import)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"jobtemplate:{name}"])
 
 
 def _next_version(name: str) -> int:
@@ -144,19 +153,37 @@ def _save(draft: TemplateDraft, *, creator) -> JobTemplate:
     )
     Parameter.objects.bulk_create(
         Parameter(
-            template=template, name=p.name, position=position, types=p.types, help=p.help,
-            has_default=p.has_default, default=p.default, default_type=p.default_type, const=p.const,
+            template=template,
+            name=p.name,
+            position=position,
+            types=p.types,
+            help=p.help,
+            has_default=p.has_default,
+            default=p.default,
+            default_type=p.default_type,
+            const=p.const,
         )
         for position, p in enumerate(draft.parameters)
     )
     MetaNode.objects.bulk_create(
-        MetaNode(template=template, name=node.name, position=position, child=node.child,
-                 parameter_default_overrides=node.parameter_default_overrides)
+        MetaNode(
+            template=template,
+            name=node.name,
+            position=position,
+            child=node.child,
+            parameter_default_overrides=node.parameter_default_overrides,
+        )
         for position, node in enumerate(draft.nodes)
     )
     MetaDependency.objects.bulk_create(
-        MetaDependency(template=template, position=position, from_node=d.from_node, from_output=d.from_output,
-                       to_node=d.to_node, to_input=d.to_input)
+        MetaDependency(
+            template=template,
+            position=position,
+            from_node=d.from_node,
+            from_output=d.from_output,
+            to_node=d.to_node,
+            to_input=d.to_input,
+        )
         for position, d in enumerate(draft.dependencies)
     )
     return template

@@ -38,8 +38,9 @@ def template_hard_delete(*, template: JobTemplate) -> None:
     if jobs:
         problems.append(Problem(path="", code="referenced_by_jobs", message=f"{jobs} job(s) ran this template"))
     problems += [
-        Problem(path="", code="referenced_by_meta_template", message=f"used by meta-template {name} v{version} "
-                f"(pk {pk})")
+        Problem(
+            path="", code="referenced_by_meta_template", message=f"used by meta-template {name} v{version} (pk {pk})"
+        )
         for pk, name, version in parents
     ]
     if problems:
