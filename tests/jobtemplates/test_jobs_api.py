@@ -328,7 +328,7 @@ class TestShape:
         )
         write(train, "model", NOOP_MODEL, b"model")
         write(train, "metrics", "JSON", {"accuracy": 1.0})
-        job_outputs_surface(parent=parent, child=train)
+        job_outputs_surface(parent=parent, children=[train])
         return parent, train
 
     def test_a_workable_job_as_pinned(self, client, finished_meta):
@@ -370,7 +370,7 @@ class TestQueryCounts:
             )
             write(child, "model", NOOP_MODEL)
             write(child, "metrics", "JSON", {"n": child.pk})
-            job_outputs_surface(parent=parent, child=child)
+            job_outputs_surface(parent=parent, children=[child])
 
     @pytest.mark.parametrize(
         ("method", "path"), [("post", f"{JOBS}/list"), ("get", JOBS), ("post", f"{OUTPUTS}/list"), ("get", OUTPUTS)]
@@ -459,7 +459,7 @@ class TestSoftDeleteHardReinstate:
         parent = JobFactory(template=templates["meta"], creator=user, finished=True)
         child = JobFactory(template=templates["train"], creator=user, finished=True, parent=parent, child_name="train")
         model = write(child, "model", NOOP_MODEL)
-        job_outputs_surface(parent=parent, child=child)
+        job_outputs_surface(parent=parent, children=[child])
         path = Path(model.file.path)
         with django_capture_on_commit_callbacks(execute=True):
             assert admin_client.delete(f"{JOBS}/{parent.pk}/hard").status_code == 200
@@ -636,7 +636,7 @@ class TestOutputs:
         parent = JobFactory(template=templates["meta"], creator=user, finished=True)
         child = JobFactory(template=templates["train"], creator=user, finished=True, parent=parent, child_name="train")
         model = write(child, "model", NOOP_MODEL)
-        job_outputs_surface(parent=parent, child=child)
+        job_outputs_surface(parent=parent, children=[child])
         response = admin_client.delete(f"{JOBS}/{child.pk}/outputs/model/{NOOP_MODEL}")
         assert response.status_code == 409 and response.json()["code"] == "referenced"
         assert admin_client.delete(f"{JOBS}/{parent.pk}/outputs/train:model/{NOOP_MODEL}").status_code == 204

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import factory
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from config.celery import app as celery_app
 from jobtemplates.models import Job, JobStatus, JobTemplate
-from jobtemplates.services.jobs import job_abort, job_claim, job_output_write
+from jobtemplates.services.jobs import job_abort, job_claim, job_output_write, meta_job_advance
 from jobtemplates.services.jobs import reaping as reaping_module
 from jobtemplates.services.jobs.enqueueing import RUN_JOB_TASK
 from jobtemplates.services.jobs.reaping import jobs_reap
@@ -298,6 +300,47 @@ class TestMetaJobs:
         assert report.advanced == [healthy.pk]
         assert Job.objects.get(pk=healthy.pk).status == "finished"
         assert Job.objects.get(pk=broken.pk).status == "running"
+
+    def test_advancing_costs_the_same_queries_however_many_children_finished(self, templates, admin_user, sent):
+        """A parent advances after each child: its cost must not grow with the children already done
+        (a chain of n children would cost O(n²) queries under the parent's row lock)."""
+        predicts = [f"p{i}" for i in range(1, 21)]
+        fan_out = template_import(
+            data={
+                "name": "fan_out",
+                "licence": "Apache 2.0",
+                "domain": "ic",
+                "specific": {
+                    "nodes": {"train": {"name": "sleep_train"}, **{p: {"name": "sleep_predict"} for p in predicts}},
+                    "dependencies": [
+                        {"from_node": "train", "from_output": "model", "to_node": p, "to_input": "model"}
+                        for p in predicts
+                    ],
+                },
+            },
+            creator=admin_user,
+        ).template
+        parent = JobFactory(template=fan_out, status=JobStatus.RUNNING)
+        self.finished_train(parent, templates)
+        children = [JobFactory(template=templates["sleep_predict"], parent=parent, child_name=p) for p in predicts]
+        meta_job_advance(parent_id=parent.pk)
+
+        def finish_one_and_count(child) -> int:
+            Job.objects.filter(pk=child.pk).update(status=JobStatus.FINISHED, end_time=timezone.now(), progress=1.0)
+            job_output_write(
+                job=child, name="predictions", output_type="PK<Dataset<Domain<'Image Classification'>>>", data=1
+            )
+            with CaptureQueriesContext(connection) as captured:
+                meta_job_advance(parent_id=parent.pk)
+            return len(captured)
+
+        counts = {}
+        for index, child in enumerate(children[:-1]):
+            count = finish_one_and_count(child)
+            if index in (2, 18):
+                counts[index + 1] = count
+        assert counts[3] == counts[19], counts
+        assert Job.objects.get(pk=parent.pk).outputs.count() == 1 + 19  # train:model and each predictions
 
     def test_final_meta_jobs_are_not_advanced(self, templates, sent):
         JobFactory(template=templates["meta"], status=JobStatus.CANCELLED)

@@ -23,6 +23,8 @@ from jobtemplates.services.jobs.outputs import decode_json_output, job_outputs_s
 from jobtemplates.services.jobs.transitions import IllegalTransition, job_transition
 
 logger = logging.getLogger(__name__)
+# What advancing reads of each child (not its JSON values): a parent advances after every child.
+CHILD_FIELDS = ("pk", "child_name", "status", "error_reason", "parent_id", "template_id")
 
 
 def _strip(mapping: dict | None, node: str) -> dict:
@@ -38,7 +40,9 @@ def meta_job_start(*, parent: Job) -> list[Job]:
 
 def _create_ready_children(parent: Job, children: dict[str, Job]) -> list[Job]:
     template = parent.template
-    nodes = list(MetaNode.objects.filter(template=template).select_related("child").order_by("position"))
+    # Each node's template is read only when its child is created (node.child): advancing a parent
+    # happens after every child, and most nodes exist already.
+    nodes = list(MetaNode.objects.filter(template=template).only("name", "position", "child_id").order_by("position"))
     edges = list(template.dependencies.order_by("position"))
     created = []
     for node in nodes:
@@ -116,10 +120,8 @@ def meta_job_advance(*, parent_id: int) -> None:
         parent = Job.objects.select_for_update().filter(pk=parent_id).select_related("template").first()
         if parent is None or parent.status in FINAL_STATUSES:
             return
-        children = {child.child_name: child for child in parent.children.all()}
-        for child in children.values():
-            if child.status == JobStatus.FINISHED:
-                job_outputs_surface(parent=parent, child=child)
+        children = {child.child_name: child for child in parent.children.only(*CHILD_FIELDS)}
+        job_outputs_surface(parent=parent, children=[c for c in children.values() if c.status == JobStatus.FINISHED])
         broken = [c for c in children.values() if c.status in (JobStatus.ERRORED, JobStatus.CANCELLED)]
         if broken:
             first = broken[0]

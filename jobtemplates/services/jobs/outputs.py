@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.files.base import ContentFile, File
@@ -77,17 +78,23 @@ def job_output_write(*, job: Job, name: str, output_type: str, data: Any) -> Job
     return output
 
 
-def job_outputs_surface(*, parent: Job, child: Job) -> list[JobOutput]:
-    """Show a finished child's outputs on its parent as ``child:output`` (sharing the stored file)."""
-    existing = set(parent.outputs.values_list("name", "type"))
-    surfaced = []
-    for output in child.outputs.filter(deletion_time__isnull=True):
-        name = f"{child.child_name}:{output.name}"
-        if (name, output.type) in existing:
-            continue
-        surfaced.append(JobOutput(job=parent, name=name, type=output.type, file=output.file.name,
-                                  size=output.size, source=output))
-    return JobOutput.objects.bulk_create(surfaced)
+def job_outputs_surface(*, parent: Job, children: Iterable[Job]) -> list[JobOutput]:
+    """Show finished children's outputs on their parent as ``child:output`` (sharing the stored files).
+
+    Only outputs not shown yet are read, in one query whatever the number of children: a meta-job
+    advances after each child, so re-reading every finished child's outputs made a chain of n
+    children cost O(n²) queries under the parent's row lock.
+    """
+    child_names = {child.pk: child.child_name for child in children}
+    if not child_names:
+        return []
+    shown = JobOutput.objects.filter(job=parent, source__isnull=False).values("source_id")
+    new = (JobOutput.objects.filter(job_id__in=child_names, deletion_time__isnull=True)
+           .exclude(pk__in=shown).order_by("pk"))
+    surfaced = [JobOutput(job=parent, name=f"{child_names[output.job_id]}:{output.name}", type=output.type,
+                          file=output.file.name, size=output.size, source=output) for output in new]
+    # A row of that name and type may exist already (a child that ran again): it stays.
+    return JobOutput.objects.bulk_create(surfaced, ignore_conflicts=True)
 
 
 def job_outputs_remove(*, job: Job) -> int:
