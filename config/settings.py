@@ -281,10 +281,10 @@ NOTIFICATION_RETRY_JITTER = env_bool("NOTIFICATION_RETRY_JITTER", True)
 NOTIFICATION_DELIVERY_TIME_LIMIT_SECONDS = env_int("NOTIFICATION_DELIVERY_TIME_LIMIT_SECONDS", 60)
 NOTIFICATION_WEBHOOK_TIMEOUT_SECONDS = env_float("NOTIFICATION_WEBHOOK_TIMEOUT_SECONDS", 10.0)
 # Websockets: "auto" polls the delivery records when the channel layer is in-memory (it cannot carry
-# events from worker processes), "poll" always, "layer" never. Deployments sharing a Redis use their
-# own group prefix.
+# events from worker processes), "poll" always, "layer" never; one query per interval and server process
+# however many listen. Deployments sharing a Redis use their own group prefix.
 NOTIFICATION_WEBSOCKET_TRANSPORT = env_str("NOTIFICATION_WEBSOCKET_TRANSPORT", "auto")
-NOTIFICATION_WEBSOCKET_POLL_SECONDS = env_float("NOTIFICATION_WEBSOCKET_POLL_SECONDS", 0.5)
+NOTIFICATION_WEBSOCKET_POLL_SECONDS = env_float("NOTIFICATION_WEBSOCKET_POLL_SECONDS", 0.25)
 NOTIFICATION_WEBSOCKET_GROUP_PREFIX = env_str("NOTIFICATION_WEBSOCKET_GROUP_PREFIX", "jobs")
 # Where Django's file-based email backend writes (EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend).
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))

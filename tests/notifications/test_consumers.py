@@ -9,6 +9,8 @@ transaction, and transitions notify after commit as in production.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
@@ -196,3 +198,36 @@ class TestMessages:
 
         first, second = run(two_listeners)
         assert first == second and first["transition"] == "finish"
+
+
+class TestRecordRelay:
+    def test_one_query_per_interval_however_many_listen(self, templates, user, settings, monkeypatch):
+        settings.NOTIFICATION_WEBSOCKET_TRANSPORT = "poll"
+        jobs = [
+            make_job(templates["noop"], user, notification_override={"actions": WEBSOCKET_EVERYWHERE})
+            for _ in range(10)
+        ]
+        from notifications import relay
+
+        calls = []
+        real = relay.websocket_new
+        monkeypatch.setattr(relay, "websocket_new", lambda **kwargs: calls.append(kwargs) or real(**kwargs))
+
+        async def many_listeners():
+            listeners = [WebsocketCommunicator(application, f"/v1/jobs/{job.pk}?token={token(user)}") for job in jobs]
+            for listener in listeners:
+                assert (await listener.connect())[0]
+            await database_sync_to_async(finish(jobs[3].pk))()
+            heard = await listeners[3].receive_json_from(timeout=3)
+            before = len(calls)
+            await asyncio.sleep(0.5)
+            during = calls[before:]
+            for listener in listeners:
+                await listener.disconnect()
+            return heard, during
+
+        heard, during = run(many_listeners)
+        assert heard["pk"] == jobs[3].pk
+        # 0.05 s interval for 0.5 s: at most ~10 polls, each for all ten jobs (per listener it would be 100).
+        assert 1 <= len(during) <= 12, len(during)
+        assert all(sorted(call["job_ids"]) == sorted(job.pk for job in jobs) for call in during)

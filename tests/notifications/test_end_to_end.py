@@ -43,7 +43,6 @@ DELIVERY_ENV = {
     "NOTIFICATION_RETRY_JITTER": "false",
     "NOTIFICATION_WEBHOOK_TIMEOUT_SECONDS": "0.5",
     "NOTIFICATION_WEBSOCKET_GROUP_PREFIX": GROUP_PREFIX,
-    "NOTIFICATION_WEBSOCKET_POLL_SECONDS": "0.1",
 }
 
 
@@ -53,18 +52,13 @@ def mailbox(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def worker(
-    django_db_setup,
-    django_db_blocker,
-    worker_queue,
-    shared_media,
-    fast_clocks,
-    tmp_path_factory,  # noqa: F811
-    mailbox,
-):
-    """One worker for the module, writing emails as files into ``mailbox``."""
+def worker(request, django_db_setup, django_db_blocker, tmp_path_factory, mailbox):
+    """One worker for the module (the executors' queue, media and fast clocks), writing emails as files
+    into ``mailbox``."""
+    request.getfixturevalue("shared_media")
+    request.getfixturevalue("fast_clocks")
     process = WorkerProcess(
-        queue=worker_queue,
+        queue=request.getfixturevalue("worker_queue"),
         log_dir=tmp_path_factory.mktemp("workers"),
         extra_env={
             **DELIVERY_ENV,
