@@ -22,7 +22,9 @@ Visibility = Callable[[QuerySet, Any], QuerySet]
 """``(rows, user) -> the rows user may see``; called only for an authenticated user."""
 
 RowValue = Callable[[Model], dict[str, Any]]
-"""A row as the JSON value of its row type (plain JSON: no secrets, datetimes as ISO strings)."""
+"""A row as the JSON value of its row type: each of the type class's ``row_fields`` and no other key, in
+UFDL's shapes, so the value is valid for its type (plain JSON: no secrets, datetimes as ISO strings).
+``JobOutput``'s rows are listed the same way, though its values are pks."""
 
 
 class RowMismatch(NamedTuple):

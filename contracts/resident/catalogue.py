@@ -1,8 +1,12 @@
 """The bindings of the catalogue's types (``Domain`` … ``CUDAVersion``) and of ``Dataset``.
 
-Row values nest the rows a type's arguments constrain (``domain``, ``framework``) as objects, so a
-row value satisfies the structural schema of its own type (``{"domain": {"description": …}}``).
-Registry credentials are never part of a value: a docker image's ``registry_password`` is left out.
+A row value writes exactly the ``row_fields`` its type class declares (``contracts.types.catalogue``),
+in UFDL's shapes, so it is a valid value of its own type: related rows as their objects (a docker
+image's ``framework``, ``cuda_version``) or as the one field UFDL writes (every ``domain`` is the
+domain's description, what ``Domain<'…'>`` fixes). A docker image's value is its ``/v1/docker``
+representation; a pretrained model's and a dataset's differ from their REST ones in ``domain`` (the
+REST representations write the 2-letter name), and a dataset's has no file list. Registry
+credentials are never part of a value: a docker image's ``registry_password`` is left out.
 """
 
 from __future__ import annotations
@@ -52,7 +56,8 @@ def cuda_version_value(cuda) -> dict[str, Any] | None:
 
 
 def docker_image_value(image) -> dict[str, Any]:
-    # registry_password is deliberately absent (write-only secret).
+    # registry_password is deliberately absent (write-only secret). A missing CUDA version is written
+    # as null, which UFDL's schema does not allow (seeded images always name one; CPU images "0.0").
     return {
         "pk": image.pk,
         "name": image.name,
@@ -62,7 +67,7 @@ def docker_image_value(image) -> dict[str, Any]:
         "registry_username": image.registry_username,
         "cuda_version": cuda_version_value(image.cuda_version),
         "framework": framework_value(image.framework),
-        "domain": domain_value(image.domain),
+        "domain": image.domain.description,
         "tasks": [task.name for task in image.tasks.all()],
         "min_hardware_generation": hardware_value(image.min_hardware_generation),
         "cpu": image.cpu,
@@ -78,7 +83,7 @@ def pretrained_model_value(model) -> dict[str, Any]:
         "url": model.url,
         "source": model.source,
         "framework": framework_value(model.framework),
-        "domain": domain_value(model.domain),
+        "domain": model.domain.description,
         "licence": model.licence.name,
         "metadata": model.metadata,
     }
@@ -91,7 +96,7 @@ def dataset_value(dataset) -> dict[str, Any]:
         "name": dataset.name,
         "version": dataset.version,
         "description": dataset.description,
-        "domain": domain_value(dataset.domain),
+        "domain": dataset.domain.description,
         "licence": dataset.licence_id,
         "project": dataset.project.name if dataset.project_id is not None else None,
         "is_public": dataset.is_public,

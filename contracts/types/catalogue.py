@@ -6,7 +6,7 @@ flags, schema builder and UFDL's listing names. A new type is one more ``registe
 
 from __future__ import annotations
 
-from contracts.types.registry import TypeClass, TypeParameter, register_type_class
+from contracts.types.registry import RowField, TypeClass, TypeParameter, register_type_class
 from contracts.types.schemas import (
     any_json_schema,
     array_schema,
@@ -19,6 +19,13 @@ from contracts.types.schemas import (
 
 _BASE = "ufdl.jobtypes.base"
 _STANDARD = "ufdl.jobtypes.standard"
+
+
+_PK = RowField("pk", schema={"type": "integer", "minimum": 1})
+
+
+def _text(max_length: int | None = None) -> dict[str, object]:
+    return {"type": "string"} if max_length is None else {"type": "string", "maxLength": max_length}
 
 
 def _domain_and_framework(*, row_fields: bool) -> tuple[TypeParameter, ...]:
@@ -92,9 +99,26 @@ register_type_class(
 )
 
 # Server-resident rows ----------------------------------------------------------------------------
+#
+# Row fields as UFDL's job types write a row (their value classes, from UFDL's serialisers; reference
+# 015 shows a whole DockerImage schema). Departures, each because our rows must be valid values of
+# their own types: string lengths follow our columns where UFDL's limit is shorter (a domain's
+# description 64, not 32; a framework's name 64, not 32); fields UFDL does not know are ours, and
+# optional, so UFDL-shaped values stay valid; registry_password is never part of a value (a secret).
 
 register_type_class(
-    TypeClass("CUDAVersion", f"{_STANDARD}.server.CUDAVersion", ("NamedServerType",), schema=row_schema)
+    TypeClass(
+        "CUDAVersion",
+        f"{_STANDARD}.server.CUDAVersion",
+        ("NamedServerType",),
+        schema=row_schema,
+        row_fields=(
+            _PK,
+            RowField("version", "str", required=True),
+            RowField("full_version", schema=_text(16), required=True),
+            RowField("min_driver_version", schema=_text(16), required=True),
+        ),
+    )
 )
 register_type_class(
     TypeClass(
@@ -103,6 +127,21 @@ register_type_class(
         ("NamedServerType",),
         (TypeParameter("domain", "Domain", row_field="domain"),),
         schema=row_schema,
+        # UFDL names pk, name, version and domain (all required; "TODO: Remaining fields"); the rest
+        # is our /v1/datasets representation, without the file list (a value names the dataset).
+        row_fields=(
+            RowField("pk", schema={"type": "integer", "minimum": 1}, required=True),
+            RowField("name", "str", required=True),
+            RowField("version", schema={"type": "integer", "minimum": 1}, required=True),
+            RowField("domain", "Domain", attribute="description", required=True),
+            RowField("description", "str"),
+            RowField("licence", schema={"type": "integer", "minimum": 1}),
+            RowField("project", "str", nullable=True),
+            RowField("is_public", "bool"),
+            RowField("creator", schema={"type": "integer", "minimum": 1}, nullable=True),
+            RowField("creation_time", "str"),
+            RowField("deletion_time", "str", nullable=True),
+        ),
     )
 )
 register_type_class(
@@ -112,6 +151,21 @@ register_type_class(
         ("NamedServerType",),
         _domain_and_framework(row_fields=True),
         schema=row_schema,
+        row_fields=(
+            _PK,
+            RowField("name", "str"),
+            RowField("version", "str"),
+            RowField("url", "str", required=True),
+            RowField("registry_url", "str", required=True),
+            RowField("registry_username", "str", nullable=True),
+            RowField("cuda_version", "CUDAVersion", required=True),
+            RowField("framework", "Framework", required=True),
+            RowField("domain", "Domain", attribute="description", required=True),
+            RowField("tasks", "Array<str>", required=True),
+            RowField("min_hardware_generation", "Hardware", required=True, nullable=True),
+            RowField("cpu", "bool", required=True),
+            RowField("licence", "str"),
+        ),
     )
 )
 register_type_class(
@@ -121,6 +175,11 @@ register_type_class(
         ("NamedServerType",),
         (TypeParameter("description", "str", row_field="description"),),
         schema=row_schema,
+        row_fields=(
+            _PK,
+            RowField("name", schema=_text(2), required=True),
+            RowField("description", schema=_text(64), required=True),
+        ),
     )
 )
 register_type_class(
@@ -130,9 +189,27 @@ register_type_class(
         ("ServerResidentType",),
         (TypeParameter("name", "str", row_field="name"), TypeParameter("version", "str", row_field="version")),
         schema=row_schema,
+        row_fields=(
+            _PK,
+            RowField("name", schema=_text(64), required=True),
+            RowField("version", schema=_text(32), required=True),
+        ),
     )
 )
-register_type_class(TypeClass("Hardware", f"{_STANDARD}.server.Hardware", ("NamedServerType",), schema=row_schema))
+register_type_class(
+    TypeClass(
+        "Hardware",
+        f"{_STANDARD}.server.Hardware",
+        ("NamedServerType",),
+        schema=row_schema,
+        row_fields=(
+            _PK,
+            RowField("generation", "str", required=True),
+            RowField("min_compute_capability", "float", required=True),
+            RowField("max_compute_capability", "float", required=True),
+        ),
+    )
+)
 register_type_class(
     TypeClass(
         "PretrainedModel",
@@ -140,6 +217,20 @@ register_type_class(
         ("NamedServerType",),
         _domain_and_framework(row_fields=True),
         schema=row_schema,
+        # UFDL's metadata is a string and it adds data, creator and the times (optional, columns we do
+        # not have); our metadata is a JSON object (the column's and /v1/pretrained-models' shape) and
+        # source is ours.
+        row_fields=(
+            _PK,
+            RowField("name", "str"),
+            RowField("description", "str"),
+            RowField("url", "str", required=True),
+            RowField("source", "str"),
+            RowField("framework", "Framework", required=True),
+            RowField("domain", "Domain", attribute="description", required=True),
+            RowField("licence", "str", required=True),
+            RowField("metadata", "Map<JSON>"),
+        ),
     )
 )
 

@@ -31,7 +31,8 @@ class TypeParameter:
     ``optional``: may be left out inside ``<...>`` (trailing only); it then takes its bound, as the
     size of ``Array<str>`` does. ``literals``: whether a literal may be the argument.
     ``minimum``: the lowest integer literal allowed. ``row_field``: for server-resident types, the
-    field of the server row that this argument constrains (``Domain``'s ``description``).
+    field of the server row that this argument constrains (``Domain``'s ``description``); it must be
+    one of the class's ``row_fields``.
     """
 
     name: str
@@ -50,13 +51,42 @@ class TypeParameter:
 
 
 @dataclass(frozen=True, eq=False)
+class RowField:
+    """One field of the row behind a server-resident type, as the type's JSON values write it.
+
+    The shapes are UFDL's (its job types' value classes, which mirror its serialisers). A field holds
+    a value of ``type`` (a type string: ``"bool"``, ``"Array<str>"``, or a row type such as
+    ``"CUDAVersion"`` whose row is written as its object), or only the ``attribute`` of such a row (a
+    docker image's ``domain`` is its domain's ``description``), or a value ``schema`` describes where
+    UFDL's schema says more than a type can (``maxLength``). A parameter whose ``row_field`` names the
+    field fixes it: a literal argument makes it a ``const``, a row-type argument
+    (``Framework<'tensorflow', '1.14'>``) takes the place of ``type``. ``required`` follows UFDL;
+    ``nullable`` adds ``null`` the way UFDL writes it (``oneOf`` with ``{"const": null}``).
+    """
+
+    name: str
+    type: str | None = None
+    schema: Mapping[str, Any] | None = None
+    attribute: str | None = None
+    required: bool = False
+    nullable: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.type is None) == (self.schema is None):
+            raise ValueError(f"row field {self.name!r}: give a type or a schema (one of them)")
+        if self.attribute is not None and self.type is None:
+            raise ValueError(f"row field {self.name!r}: an attribute is a field of a row type")
+
+
+@dataclass(frozen=True, eq=False)
 class TypeClass:
     """A registered type name with its parameters, base classes and listing data.
 
     ``bases`` name already-registered classes this one derives from; ``abstract`` marks classes whose
     values cannot be listed or used directly; ``binary`` marks byte-valued classes (no JSON schema);
     ``reference`` marks classes whose value points at a server row (``PK``, ``Name``, ``JobOutput``);
-    ``schema`` builds the JSON schema of a value (see ``schemas``); ``pkg``/``cls`` are what
+    ``schema`` builds the JSON schema of a value (see ``schemas``); ``row_fields`` are the fields
+    of a row type's values (server-resident row types only); ``pkg``/``cls`` are what
     ``/v1/job-types`` lists (UFDL's names).
     """
 
@@ -68,6 +98,7 @@ class TypeClass:
     binary: bool = False
     reference: bool = False
     schema: SchemaBuilder | None = None
+    row_fields: tuple[RowField, ...] = ()
     pkg: str = "ufdl.jobtypes"
     ancestors: frozenset[str] = field(init=False, repr=False)
 
@@ -79,6 +110,25 @@ class TypeClass:
         for base in self.bases:
             ancestors |= _TYPE_CLASSES[base].ancestors
         object.__setattr__(self, "ancestors", frozenset(ancestors))
+        self._check_row_fields()
+
+    def _check_row_fields(self) -> None:
+        names = [row_field.name for row_field in self.row_fields]
+        if len(set(names)) != len(names):
+            raise ValueError(f"type class {self.name!r} declares a row field twice")
+        for parameter in self.parameters:
+            if parameter.row_field is not None and parameter.row_field not in names:
+                raise ValueError(
+                    f"type class {self.name!r}: parameter {parameter.name!r} fixes undeclared row field "
+                    f"{parameter.row_field!r}"
+                )
+
+    def row_field(self, name: str) -> RowField:
+        """The declared row field ``name``; raises ``KeyError`` when there is none."""
+        for row_field in self.row_fields:
+            if row_field.name == name:
+                return row_field
+        raise KeyError(f"{self.name} rows have no field {name!r}")
 
     @cached_property
     def required_count(self) -> int:

@@ -1,18 +1,24 @@
 """JSON schemas of type values, shaped as UFDL puts them on the wire.
 
-The top-level schema of an array, map, ``ValueType`` or any-JSON type carries ``"definitions"``
-(where the recursive ``is-json`` definition lives); nested schemas refer to it. Binary types have no
-schema (None). The rows behind server-resident types are not known here: pass a ``resolver`` to
-fill in ``{"enum": [...]}`` (pks for ``PK``/``JobOutput``, names for ``Name``, row objects for row
-types); without one the structural schema is returned.
+The top-level schema of an array, map, row, ``ValueType`` or any-JSON type carries
+``"definitions"`` (where the recursive ``is-json`` definition lives); nested schemas refer to it.
+Binary types have no schema (None). A row type (``DockerImage<…>``) is the object of its row: every
+declared ``RowField``, the ones its arguments fix as ``const``s, nothing else (UFDL's answer, spec
+§2). Which rows exist is not known here: pass a ``resolver`` to fill in ``{"enum": [...]}`` for
+references (pks for ``PK``/``JobOutput``, names for ``Name``); without one they keep the bare JSON
+type.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from contracts.types.values import LiteralType, NamedType, Type
+
+if TYPE_CHECKING:
+    from contracts.types.registry import RowField
 
 Schema = dict[str, Any]
 
@@ -159,31 +165,56 @@ def reference_schema(json_type: str) -> Callable[[NamedType, SchemaContext], Sch
 
 
 def row_schema(type_: NamedType, context: SchemaContext) -> Schema:
-    """A server row: the resolver's enum, else an object whose constrained fields match the arguments."""
-    values = context.resolved_enum(type_)
-    if values is not None:
-        return {"enum": values}
-    return structural_row_schema(type_)
+    """A server row: an object of its declared fields, as UFDL writes it.
 
-
-def structural_row_schema(type_: NamedType) -> Schema:
-    """A row as an object: ``pk`` plus one property per argument-constrained field (const when literal)."""
-    properties: Schema = {"pk": {"type": "integer", "minimum": 1}}
-    required = []
-    for parameter, argument in zip(type_.type_class.parameters, type_.args, strict=True):
-        if parameter.row_field is None:
-            continue
-        properties[parameter.row_field] = _row_field_schema(argument)
-        required.append(parameter.row_field)
+    Properties come required first, then optional, each group in name order (UFDL's order);
+    ``additionalProperties`` is false. A literal argument fixes its field as a ``const``, a row-type
+    argument gives the field that row's schema (or the schema of its ``attribute``).
+    """
+    at_top = context.at_top
+    arguments = _arguments_by_field(type_)
+    fields = sorted(type_.type_class.row_fields, key=lambda field: (not field.required, field.name))
+    properties = {field.name: _field_schema(field, arguments.get(field.name), context) for field in fields}
     schema: Schema = {"type": "object", "properties": properties}
+    if at_top:
+        schema["definitions"] = context.definitions
+    required = [field.name for field in fields if field.required]
     if required:
         schema["required"] = required
+    schema["additionalProperties"] = False
     return schema
 
 
-def _row_field_schema(argument: Type) -> Schema:
+def _arguments_by_field(type_: NamedType) -> dict[str, Type]:
+    return {
+        parameter.row_field: argument
+        for parameter, argument in zip(type_.type_class.parameters, type_.args, strict=True)
+        if parameter.row_field is not None
+    }
+
+
+def _field_schema(field: RowField, argument: Type | None, context: SchemaContext) -> Schema:
+    schema = _unwrapped_field_schema(field, argument, context)
+    return {"oneOf": [schema, {"const": None}]} if field.nullable else schema
+
+
+def _unwrapped_field_schema(field: RowField, argument: Type | None, context: SchemaContext) -> Schema:
     if type(argument) is LiteralType:
         return {"const": argument.value}
-    if argument.type_class.schema is row_schema:
-        return structural_row_schema(argument)
-    return json_schema(argument) or {}
+    if field.type is None:
+        # A declared schema (UFDL's lengths and minimums); an unconstrained argument (str) keeps it.
+        return copy.deepcopy(dict(field.schema))
+    from contracts.types.parser import parse_type  # the parser imports the catalogue, which imports us
+
+    field_type = argument if argument is not None else parse_type(field.type)
+    if field.attribute is None:
+        return context.nested(field_type) or {}
+    return _attribute_schema(field_type, field.attribute, context)
+
+
+def _attribute_schema(row_type: Type, attribute: str, context: SchemaContext) -> Schema:
+    """The schema of one field of ``row_type``'s rows (a docker image's domain: its description)."""
+    if type(row_type) is LiteralType or not row_type.type_class.row_fields:
+        raise TypeError(f"{row_type} is not a row type: it has no field {attribute!r}")
+    field = row_type.type_class.row_field(attribute)
+    return _field_schema(field, _arguments_by_field(row_type).get(attribute), context)

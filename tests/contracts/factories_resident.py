@@ -99,6 +99,27 @@ def speech_domain() -> Domain:
     return DomainFactory(name="sp", description="Speech")
 
 
+def datasets_through_the_service(*, creator, project) -> list[Dataset]:
+    """Datasets made the way the API and the demo seeding make them (``dataset_create``) on the seeded
+    catalogue, one per shape a value can take: public, in a project, plain; two domains."""
+    from contracts.services.datasets import dataset_create
+
+    licence = Licence.objects.get(name="CC-BY-4.0")
+    image_classification = Domain.objects.get(name="ic")
+    return [
+        dataset_create(creator=creator, name="digits", domain=image_classification, licence=licence, is_public=True),
+        dataset_create(
+            creator=creator,
+            name="birds",
+            domain=image_classification,
+            licence=licence,
+            description="Birds, by species",
+            project=project,
+        ),
+        dataset_create(creator=creator, name="speech", domain=Domain.objects.get(name="sp"), licence=licence),
+    ]
+
+
 def job_output(
     *, type_: str, creator=None, scope: str = TemplateScope.PUBLIC, name: str = "model", **fields
 ) -> JobOutput:

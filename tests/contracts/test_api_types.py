@@ -5,8 +5,9 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
+
 from contracts.contracts import CONTRACTS
-from contracts.types import TYPE_CLASSES
+from contracts.types import TYPE_CLASSES, json_schema, parse_type, validate_value
 from jobtemplates.models import TemplateScope
 from jobtemplates.resident import register_job_output_binding
 from tests.contracts.factories_resident import (
@@ -151,6 +152,27 @@ class TestGetAllValues:
         assert client.get(values_url("DockerImage<Domain<'Speech'>, Framework>")).json() == []
         assert [row["pk"] for row in client.get(values_url("PretrainedModel")).json()] == [model.pk]
 
+    def test_values_are_valid_values_of_the_listed_type(self, client, seeded_catalogue):
+        # What get-all-values lists can be sent back as a value of that type (UFDL's row shapes).
+        for type_string in (
+            "Domain",
+            "Framework",
+            "Hardware",
+            "CUDAVersion",
+            "DockerImage<Domain<'Image Classification'>, Framework<'tensorflow', '1.14'>>",
+            "PretrainedModel<Domain<'Object Detection'>, Framework>",
+        ):
+            values = client.get(values_url(type_string)).json()
+            assert values, type_string
+            for value in values:
+                assert validate_value(parse_type(type_string), value) == [], (type_string, value)
+                assert set(value) == set(json_schema(parse_type(type_string))["properties"])
+
+    def test_a_docker_image_value_is_what_the_docker_resource_answers(self, client, seeded_catalogue):
+        (value, *_) = client.get(values_url("DockerImage<Domain<'Speech'>, Framework>")).json()
+        assert value == client.get(f"/v1/docker/{value['pk']}").json()
+        assert value["domain"] == "Speech"
+
     def test_registry_passwords_never_appear(self, client, admin_client):
         image = DockerImageFactory()
         for api in (client, admin_client):
@@ -175,8 +197,13 @@ class TestGetAllValues:
             "Name<Dataset<Domain<'Image Classification'>>>",
         ):
             assert [row["pk"] for row in client.get(values_url(type_string)).json()] == visible_ic, type_string
-        everything = [row["pk"] for row in admin_client.get(values_url("Dataset")).json()]
-        assert everything == [own.pk, public.pk, shared.pk, hidden.pk, speech.pk]
+        everything = admin_client.get(values_url("Dataset")).json()
+        assert [row["pk"] for row in everything] == [own.pk, public.pk, shared.pk, hidden.pk, speech.pk]
+        # A dataset value names its domain by description (what Dataset<Domain<'…'>> fixes), unlike
+        # /v1/datasets (the 2-letter name), and lists no files.
+        assert everything[-1]["domain"] == "Speech" and "files" not in everything[-1]
+        assert everything[2]["project"] == "team"
+        assert all(validate_value(parse_type("Dataset"), row) == [] for row in everything)
 
     def test_job_outputs_of_a_content_type(self, client, user, other_user):
         own = job_output(type_=IC_MODEL, creator=user, scope=TemplateScope.USER)
