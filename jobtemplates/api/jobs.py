@@ -140,7 +140,7 @@ class JobViewSet(mixins.UpdateModelMixin, SoftDeleteMixin, ResourceViewSet):
         return Response(job_representation(self.get_queryset().get(pk=job.pk)))
 
     @extend_schema(responses=NotificationDeliverySerializer(many=True))
-    @action(detail=True, methods=["get"], url_path="notifications", url_name="notifications")
+    @action(detail=True, methods=["get"], url_path="notifications", url_name="notifications", pagination_class=None)
     def notifications(self, request: Request, pk=None) -> Response:
         """The notifications the job's transitions sent, oldest first: each with its kind, content and
         status (pending, sent, or failed with the error)."""
