@@ -12,11 +12,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from jobtemplates.models import JobStatus
+from jobtemplates.services.jobs import job_create
 from jobtemplates.services.jobs.transitions import job_transition
 from notifications import dispatch
 from notifications.dispatch import job_transition_notify
 from notifications.models import NotificationDelivery
-from tests.notifications.conftest import make_job
+from tests.notifications.conftest import import_meta, make_job
 
 pytestmark = pytest.mark.django_db
 
@@ -153,6 +154,31 @@ class TestChildren:
         assert list(NotificationDelivery.objects.filter(job=child).values_list("content", flat=True)) == [
             {"message": "first failed: boom"}
         ]
+
+    def test_child_overrides_reach_descendants_by_path(self, templates, user, admin_user):
+        outer = import_meta(admin_user, "outer", {"inner": {"name": "two_noops"}, "solo": {"name": "noop"}}, [])
+        parent = job_create(
+            template=outer,
+            creator=user,
+            body={
+                "input_values": {},
+                "child_notification_overrides": {
+                    "inner:first": {"actions": {"on_finish": [{"message": "grandchild {pk} done"}]}},
+                    "solo": {"keep_default": True, "actions": {"on_finish": [{}]}},
+                },
+            },
+        )
+        inner = parent.children.get(child_name="inner")
+        grandchild, sibling = inner.children.get(child_name="first"), inner.children.get(child_name="second")
+        solo = parent.children.get(child_name="solo")
+        for job in (grandchild, sibling, solo, inner):
+            job.status = JobStatus.FINISHED
+            notify(job, "on_finish")
+        assert [d.content for d in NotificationDelivery.objects.filter(job=grandchild)] == [
+            {"message": f"grandchild {grandchild.pk} done"}
+        ]
+        assert deliveries(solo) == [("on_finish", "websocket", "sent")]  # its defaults stay quiet
+        assert deliveries(sibling) == deliveries(inner) == []
 
 
 class TestRobustness:
