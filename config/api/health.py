@@ -25,10 +25,16 @@ def database_status() -> dict:
     return {"ok": True, "vendor": connection.vendor, "ms": round((time.perf_counter() - started) * 1000, 2)}
 
 
+def broker_url() -> str:
+    """The URL the workers' tasks are sent to."""
+    return celery_app.conf.broker_write_url or celery_app.conf.broker_url
+
+
 def broker_status() -> dict:
     started = time.perf_counter()
     try:
-        with celery_app.connection_for_write() as conn:
+        # A connection of its own (not the producer pool), so a check never disturbs task sending.
+        with celery_app.connection_for_write(broker_url()) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
             transport = conn.transport_cls if isinstance(conn.transport_cls, str) else conn.transport.driver_name
     except Exception as exc:  # unreachable broker, bad URL: report, don't raise
