@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
+
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -169,3 +173,59 @@ class DatasetFactory(factory.django.DjangoModelFactory):
 
         for filename, data in extracted.items():
             dataset_file_upload(dataset=self, filename=filename, content=ContentFile(data))
+
+
+# --- jobs (jobtemplates app) ---------------------------------------------------------------------------
+
+
+class JobFactory(factory.django.DjangoModelFactory):
+    """A job row in whatever state a test needs (``status``, times, claim), without running anything.
+
+    The default template is the built-in ``noop`` (import it first); pass ``template=`` for another.
+    """
+
+    class Meta:
+        model = "jobtemplates.Job"
+
+    template = factory.LazyFunction(lambda: _template_named("noop"))
+    creator = factory.SubFactory(UserFactory)
+    status = "created"
+    description = factory.Sequence(lambda n: f"job {n}")
+    input_values = factory.LazyFunction(dict)
+    resolved_parameters = factory.LazyFunction(dict)
+
+    class Params:
+        # Claimed by worker w1 (``heartbeat=`` to age it).
+        running = factory.Trait(
+            status="running",
+            start_time=factory.LazyFunction(lambda: timezone.now() - timedelta(minutes=10)),
+            heartbeat=factory.LazyFunction(timezone.now),
+            claim_token=factory.LazyFunction(uuid.uuid4),
+            worker="w1@host",
+            attempts=1,
+        )
+        # Sent to the workers once, just now (``enqueued_time=`` to age it).
+        queued = factory.Trait(sends=1, enqueued_time=factory.LazyFunction(timezone.now))
+        finished = factory.Trait(
+            status="finished",
+            start_time=factory.LazyFunction(timezone.now),
+            end_time=factory.LazyFunction(timezone.now),
+            progress=1.0,
+            worker="w1@host",
+            attempts=1,
+        )
+        errored = factory.Trait(
+            status="errored",
+            start_time=factory.LazyFunction(timezone.now),
+            end_time=factory.LazyFunction(timezone.now),
+            error_reason="RuntimeError: boom",
+            worker="w1@host",
+            attempts=1,
+        )
+        cancelled = factory.Trait(status="cancelled", is_cancelled=True, end_time=factory.LazyFunction(timezone.now))
+
+
+def _template_named(name: str):
+    from jobtemplates.models import JobTemplate
+
+    return JobTemplate.objects.active().filter(name=name).order_by("-version").first()

@@ -13,7 +13,6 @@ import threading
 import uuid
 import zipfile
 
-import factory
 import pytest
 from django.utils import timezone
 
@@ -24,7 +23,7 @@ from jobtemplates.models import Job, JobStatus, JobTemplate
 from jobtemplates.services.jobs import job_claim, job_transition
 from jobtemplates.services.jobs import transitions as transitions_module
 from jobtemplates.services.templates import template_import
-from tests.factories import UserFactory
+from tests.factories import JobFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -118,18 +117,6 @@ class WrongContract(Executor):
 
 
 # --- data ------------------------------------------------------------------------------------------
-
-
-class JobFactory(factory.django.DjangoModelFactory):
-    """A created job, as create-job writes it (without sending it anywhere)."""
-
-    class Meta:
-        model = "jobtemplates.Job"
-
-    creator = factory.SubFactory(UserFactory)
-    status = JobStatus.CREATED
-    input_values = factory.LazyFunction(dict)
-    resolved_parameters = factory.LazyFunction(dict)
 
 
 @pytest.fixture

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from pathlib import Path
 from typing import Any
 
-import factory
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -21,11 +19,11 @@ from django.utils import timezone
 
 from config.celery import app as celery_app
 from jobtemplates.models import Job, JobOutput, JobStatus, JobTemplate
-from jobtemplates.services.jobs import job_output_write
+from jobtemplates.services.jobs import job_create, job_output_write
 from jobtemplates.services.jobs.enqueueing import RUN_JOB_TASK
 from jobtemplates.services.jobs.outputs import job_outputs_surface
 from jobtemplates.services.templates import template_import
-from tests.factories import DatasetFactory, DomainFactory, LicenceFactory, UserFactory
+from tests.factories import DatasetFactory, DomainFactory, JobFactory, LicenceFactory
 
 # Every test has the templates (job factories default to noop).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("templates")]
@@ -58,47 +56,6 @@ COMPAT_KEYS = [
 
 
 # --- data ------------------------------------------------------------------------------------------
-
-
-class JobFactory(factory.django.DjangoModelFactory):
-    """A job row in whatever state a test needs (``status``, times, claim), without running anything."""
-
-    class Meta:
-        model = "jobtemplates.Job"
-
-    template = factory.LazyFunction(lambda: JobTemplate.objects.get(name="noop"))
-    creator = factory.SubFactory(UserFactory)
-    status = JobStatus.CREATED
-    description = factory.Sequence(lambda n: f"job {n}")
-
-    class Params:
-        running = factory.Trait(
-            status=JobStatus.RUNNING,
-            start_time=factory.LazyFunction(timezone.now),
-            heartbeat=factory.LazyFunction(timezone.now),
-            claim_token=factory.LazyFunction(uuid.uuid4),
-            worker="w1@host",
-            attempts=1,
-        )
-        finished = factory.Trait(
-            status=JobStatus.FINISHED,
-            start_time=factory.LazyFunction(timezone.now),
-            end_time=factory.LazyFunction(timezone.now),
-            progress=1.0,
-            worker="w1@host",
-            attempts=1,
-        )
-        errored = factory.Trait(
-            status=JobStatus.ERRORED,
-            start_time=factory.LazyFunction(timezone.now),
-            end_time=factory.LazyFunction(timezone.now),
-            error_reason="RuntimeError: boom",
-            worker="w1@host",
-            attempts=1,
-        )
-        cancelled = factory.Trait(
-            status=JobStatus.CANCELLED, is_cancelled=True, end_time=factory.LazyFunction(timezone.now)
-        )
 
 
 def builtin(file: str, admin, **changes) -> JobTemplate:
@@ -482,6 +439,29 @@ class TestSoftDeleteHardReinstate:
         assert admin_client.delete(f"{JOBS}/{outer.pk}/hard").status_code == 409
         assert Job.objects.filter(pk__in=[running.pk, parent.pk, outer.pk]).count() == 3
 
+    def test_hard_delete_is_409_while_another_job_uses_its_outputs(self, admin_client, templates, user):
+        stage_dataset = DatasetFactory(domain=DomainFactory(name="ic"), is_public=True)
+        train = JobFactory(template=templates["train"], creator=user, finished=True)
+        model = write(train, "model", NOOP_MODEL)
+        predict = job_create(
+            template=templates["predict"],
+            creator=user,
+            body={
+                "input_values": {
+                    "model": {"value": model.pk, "type": f"JobOutput<{NOOP_MODEL}>"},
+                    "dataset": {"value": stage_dataset.pk, "type": "PK<Dataset<Domain<'Image Classification'>>>"},
+                }
+            },
+        )
+        response = admin_client.delete(f"{JOBS}/{train.pk}/hard")
+        assert response.status_code == 409
+        assert response.json()["errors"][0]["message"] == f"used by job {predict.pk} (input_values.model)"
+        assert Job.objects.filter(pk=train.pk).exists()
+        # The user's job goes first; then the output is free.
+        Job.objects.filter(pk=predict.pk).update(status=JobStatus.FINISHED)
+        assert admin_client.delete(f"{JOBS}/{predict.pk}/hard").status_code == 200
+        assert admin_client.delete(f"{JOBS}/{train.pk}/hard").status_code == 200
+
     def test_a_refused_hard_delete_leaves_the_files(
         self, admin_client, templates, user, django_capture_on_commit_callbacks
     ):
@@ -495,6 +475,21 @@ class TestSoftDeleteHardReinstate:
 
 
 class TestCancel:
+    def test_a_job_finishing_while_being_cancelled_answers_409(self, client, user, monkeypatch):
+        from jobtemplates.services.jobs import cancellation
+
+        job = JobFactory(creator=user, running=True)
+        real_cancel_tree = cancellation.job_cancel_tree
+
+        def finish_first(*, job_id, reason):
+            Job.objects.filter(pk=job_id).update(status=JobStatus.FINISHED)  # the worker got there first
+            real_cancel_tree(job_id=job_id, reason=reason)
+
+        monkeypatch.setattr(cancellation, "job_cancel_tree", finish_first)
+        response = client.post(f"{JOBS}/{job.pk}/cancel")
+        assert response.status_code == 409
+        assert (response.json()["code"], response.json()["status"]) == ("illegal_transition", "finished")
+
     @pytest.mark.parametrize("method", ["post", "delete"])
     def test_the_creator_cancels_a_queued_or_running_job(self, client, user, method):
         for job in (JobFactory(creator=user), JobFactory(creator=user, running=True)):

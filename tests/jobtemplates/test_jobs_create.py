@@ -6,7 +6,6 @@ name, meta-templates, and enqueueing after commit with the job id only.
 
 from __future__ import annotations
 
-import factory
 import pytest
 from django.utils import timezone
 
@@ -16,7 +15,7 @@ from jobtemplates.models import Job, JobOutput, JobStatus, JobTemplate
 from jobtemplates.services.jobs import job_output_write
 from jobtemplates.services.jobs.enqueueing import RUN_JOB_TASK
 from jobtemplates.services.templates import template_export
-from tests.factories import DatasetFactory, DomainFactory, LicenceFactory, UserFactory
+from tests.factories import DatasetFactory, DomainFactory, JobFactory, LicenceFactory
 from tests.jobtemplates.conftest import meta_body
 
 pytestmark = pytest.mark.django_db
@@ -30,17 +29,6 @@ OTHER_MODEL = f"Model<{IC}, Framework<'other', '1'>>"
 
 
 # --- data ------------------------------------------------------------------------------------------
-
-
-class JobFactory(factory.django.DjangoModelFactory):
-    """A job row as create-job would write it (no checks: the state a test needs, directly)."""
-
-    class Meta:
-        model = "jobtemplates.Job"
-
-    template = factory.LazyFunction(lambda: JobTemplate.objects.get(name="dogs_dummy_image_class_train"))
-    creator = factory.SubFactory(UserFactory)
-    status = JobStatus.FINISHED
 
 
 def write_output(job: Job, name: str, output_type: str, data=b"bytes") -> JobOutput:
@@ -228,7 +216,7 @@ class TestCreated:
 
     @staticmethod
     def _model(templates) -> JobOutput:
-        return write_output(JobFactory(template=templates["train"]), "model", DOGS_MODEL)
+        return write_output(JobFactory(template=templates["train"], finished=True), "model", DOGS_MODEL)
 
 
 class TestDryRun:
@@ -490,9 +478,10 @@ class TestReferencedRows:
         self, client, user, other_user, templates, datasets, import_body
     ):
         hidden_train = import_body({**_dogs_train_copy(templates), "name": "hidden_train", "scope": "user"})
-        hidden = write_output(JobFactory(template=hidden_train, creator=other_user), "model", DOGS_MODEL)
-        own = write_output(JobFactory(template=hidden_train, creator=user), "model", DOGS_MODEL)
-        public = write_output(JobFactory(template=templates["train"], creator=other_user), "model", DOGS_MODEL)
+        hidden = write_output(JobFactory(template=hidden_train, creator=other_user, finished=True), "model", DOGS_MODEL)
+        own = write_output(JobFactory(template=hidden_train, creator=user, finished=True), "model", DOGS_MODEL)
+        public_job = JobFactory(template=templates["train"], creator=other_user, finished=True)
+        public = write_output(public_job, "model", DOGS_MODEL)
         answers = {}
         for label, output in (("hidden", hidden), ("own", own), ("public", public)):
             answers[label] = create_job(
@@ -513,7 +502,7 @@ class TestReferencedRows:
         assert answers["public"].status_code == 200, answers["public"].json()
 
     def test_a_model_output_of_the_wrong_type(self, client, templates, datasets):
-        job = JobFactory(template=templates["train"])
+        job = JobFactory(template=templates["train"], finished=True)
         wrong = write_output(job, "model", OTHER_MODEL)
         metrics = write_output(job, "metrics", "JSON", data={"accuracy": 1})
         for output in (wrong, metrics):

@@ -6,24 +6,22 @@ meta-jobs left behind are advanced. Clocks are moved by writing the timestamps t
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
-import factory
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from config.celery import app as celery_app
-from jobtemplates.models import Job, JobStatus, JobTemplate
+from jobtemplates.models import Job, JobStatus
 from jobtemplates.services.jobs import job_abort, job_claim, job_output_write, meta_job_advance
 from jobtemplates.services.jobs import reaping as reaping_module
 from jobtemplates.services.jobs.enqueueing import RUN_JOB_TASK
 from jobtemplates.services.jobs.reaping import jobs_reap
 from jobtemplates.services.templates import template_import
-from tests.factories import UserFactory
+from tests.factories import JobFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("templates")]
 
@@ -35,30 +33,6 @@ RESEND = 300
 
 def ago(seconds: float):
     return timezone.now() - timedelta(seconds=seconds)
-
-
-class JobFactory(factory.django.DjangoModelFactory):
-    """A job row in the state a test needs."""
-
-    class Meta:
-        model = "jobtemplates.Job"
-
-    template = factory.LazyFunction(lambda: JobTemplate.objects.get(name="noop"))
-    creator = factory.SubFactory(UserFactory)
-    status = JobStatus.CREATED
-
-    class Params:
-        # A running job whose worker last beat ``beat_age`` seconds ago.
-        running = factory.Trait(
-            status=JobStatus.RUNNING,
-            worker="w1@host",
-            attempts=1,
-            claim_token=factory.LazyFunction(uuid.uuid4),
-            start_time=factory.LazyFunction(lambda: ago(600)),
-            heartbeat=factory.LazyFunction(timezone.now),
-        )
-        # A created job sent ``sent_age`` seconds ago, once.
-        queued = factory.Trait(sends=1, enqueued_time=factory.LazyFunction(timezone.now))
 
 
 @pytest.fixture(autouse=True)
@@ -117,6 +91,7 @@ class TestStaleHeartbeats:
         assert (job.status, job.claim_token, job.worker, job.heartbeat) == ("created", None, None, None)
         assert job.attempts == 1  # kept: the next claim makes it 2, and the limit counts them
         assert job.enqueued_time > ago(5)
+        assert job.sends == 1  # the reaper's send counts like any other
 
     def test_the_old_claim_is_void_after_requeue(self, sent):
         job = JobFactory(running=True, heartbeat=ago(STALE + 1))
@@ -158,13 +133,20 @@ class TestStaleHeartbeats:
         assert parent.pk not in report.requeued + report.errored
         assert Job.objects.get(pk=parent.pk).status == "running"
 
-    def test_soft_deleted_and_final_jobs_are_left_alone(self, sent):
-        deleted = JobFactory(running=True, heartbeat=ago(STALE + 1), deletion_time=timezone.now())
+    def test_final_jobs_are_left_alone(self, sent):
         finished = JobFactory(running=True, heartbeat=ago(STALE + 1))
         Job.objects.filter(pk=finished.pk).update(status=JobStatus.FINISHED)
         report = jobs_reap()
         assert report.requeued == report.errored == [] and sent == []
-        assert Job.objects.get(pk=deleted.pk).status == "running"
+
+    def test_a_soft_deleted_orphan_is_errored_not_run_again(self, sent):
+        """A deleted job's claim is refused, so re-queueing it would leave it "created" for ever."""
+        deleted = JobFactory(running=True, heartbeat=ago(STALE + 1), deletion_time=timezone.now())
+        report = jobs_reap()
+        assert report.errored == [deleted.pk] and report.requeued == [] and sent == []
+        deleted.refresh_from_db()
+        assert deleted.status == "errored"
+        assert deleted.error_reason == "its worker stopped responding and the job is deleted"
 
     def test_a_job_reclaimed_while_the_reaper_runs_is_left_to_its_new_worker(self, sent, monkeypatch):
         """Between the reaper's read and its write the job was aborted and claimed again: the reaper's
@@ -282,7 +264,7 @@ class TestMetaJobs:
         parent.refresh_from_db()
         assert (parent.status, parent.progress) == ("finished", 1.0)
 
-    def test_one_broken_meta_job_does_not_stop_the_others(self, templates, sent):
+    def test_a_meta_job_that_cannot_wire_its_next_child_errors_and_the_others_go_on(self, templates, sent):
         broken = JobFactory(template=templates["meta"], status=JobStatus.RUNNING)
         train = self.finished_train(broken, templates)
         train.outputs.all().delete()  # its model is gone: the predict child cannot be wired
@@ -297,9 +279,12 @@ class TestMetaJobs:
             progress=1.0,
         )
         report = jobs_reap()
-        assert report.advanced == [healthy.pk]
+        assert sorted(report.advanced) == sorted([broken.pk, healthy.pk])
         assert Job.objects.get(pk=healthy.pk).status == "finished"
-        assert Job.objects.get(pk=broken.pk).status == "running"
+        broken.refresh_from_db()
+        assert broken.status == "errored"
+        assert broken.error_reason.startswith("cannot wire the next child: ")
+        assert not broken.children.filter(child_name="predict").exists()
 
     def test_advancing_costs_the_same_queries_however_many_children_finished(self, templates, admin_user, sent):
         """A parent advances after each child: its cost must not grow with the children already done

@@ -31,19 +31,29 @@ def job_cancel(*, job: Job) -> Job:
     with transaction.atomic():
         job_cancel_tree(job_id=job.pk, reason="cancelled")
     job.refresh_from_db()
+    if job.status != JobStatus.CANCELLED:
+        # It finished (or errored) between our read and the cancel: say so, as for any final job.
+        raise IllegalTransition(
+            f"The job became {job.status} before it could be cancelled.",
+            problems=[Problem(path="status", code="illegal_transition", message=f"{job.status} → cancelled")],
+            extra={"status": job.status},
+        )
     return job
 
 
 def job_cancel_tree(*, job_id: int, reason: str) -> None:
     """Cancel ``job_id`` if unfinished, then its unfinished descendants (depth first)."""
-    for child_id in Job.objects.filter(parent_id=job_id).exclude(status__in=FINAL_STATUSES).values_list(
-        "pk", flat=True
+    for child_id in (
+        Job.objects.filter(parent_id=job_id).exclude(status__in=FINAL_STATUSES).values_list("pk", flat=True)
     ):
         job_cancel_tree(job_id=child_id, reason=reason)
     try:
         job_transition(
-            job_id=job_id, to=JobStatus.CANCELLED, actions=("on_cancel",),
-            fields={"is_cancelled": True, "end_time": timezone.now()}, transition_data={"reason": reason},
+            job_id=job_id,
+            to=JobStatus.CANCELLED,
+            actions=("on_cancel",),
+            fields={"is_cancelled": True, "end_time": timezone.now()},
+            transition_data={"reason": reason},
         )
     except IllegalTransition:
         pass  # it finished meanwhile: nothing to cancel
@@ -53,15 +63,27 @@ def job_abort(*, job: Job) -> Job:
     """Admin reset: a running or errored workable job goes back to ``created`` with its outputs removed,
     and is queued again. Meta-jobs cannot be aborted (cancel them instead)."""
     if job.template.is_meta:
-        raise IllegalTransition("A meta-job cannot be aborted; cancel it instead.",
-                                problems=[Problem(path="", code="meta_job", message="meta-jobs run no executor")],
-                                extra={"status": job.status})
+        raise IllegalTransition(
+            "A meta-job cannot be aborted; cancel it instead.",
+            problems=[Problem(path="", code="meta_job", message="meta-jobs run no executor")],
+            extra={"status": job.status},
+        )
     with transaction.atomic():
         job_transition(
-            job_id=job.pk, to=JobStatus.CREATED, actions=("on_abort", "on_reset"),
+            job_id=job.pk,
+            to=JobStatus.CREATED,
+            actions=("on_abort", "on_reset"),
             expected=(JobStatus.RUNNING, JobStatus.ERRORED),
-            fields={"claim_token": None, "worker": None, "start_time": None, "end_time": None, "heartbeat": None,
-                    "error_reason": None, "progress": 0.0, "progress_data": {}},
+            fields={
+                "claim_token": None,
+                "worker": None,
+                "start_time": None,
+                "end_time": None,
+                "heartbeat": None,
+                "error_reason": None,
+                "progress": 0.0,
+                "progress_data": {},
+            },
         )
         job_outputs_remove(job=job)
         job_enqueue(job_id=job.pk)

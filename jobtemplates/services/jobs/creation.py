@@ -18,8 +18,9 @@ class TemplateDeleted(Conflict):
     code = "template_deleted"
 
 
-def job_build(*, template: JobTemplate, request: JobRequest, creator, parent: Job | None = None,
-              child_name: str | None = None) -> Job:
+def job_build(
+    *, template: JobTemplate, request: JobRequest, creator, parent: Job | None = None, child_name: str | None = None
+) -> Job:
     """An unsaved job from a checked request."""
     return Job(
         template=template,

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from config.errors import Conflict, Problem
 from config.softdelete import hard_delete
-from jobtemplates.models import Job, JobOutput, JobStatus
+from jobtemplates.models import Job, JobOutput, JobReference, JobStatus
 
 
 def job_family_ids(*, job: Job) -> list[int]:
@@ -24,9 +24,27 @@ def job_hard_delete(*, job: Job) -> None:
     leaves every file in place."""
     family = job_family_ids(job=job)
     if Job.objects.filter(pk__in=family, status=JobStatus.RUNNING).exists():
-        raise Conflict("A running job cannot be deleted; cancel it first.", code="job_running",
-                       problems=[Problem(path="status", code="job_running", message="running")],
-                       extra={"status": job.status})
+        raise Conflict(
+            "A running job cannot be deleted; cancel it first.",
+            code="job_running",
+            problems=[Problem(path="status", code="job_running", message="running")],
+            extra={"status": job.status},
+        )
+    outputs = JobOutput.objects.filter(job_id__in=family).values_list("pk", flat=True)
+    users = (
+        JobReference.objects.filter(model_label=JobOutput._meta.label, row_pk__in=outputs)
+        .exclude(job_id__in=family)
+        .order_by("job_id")
+        .values_list("job_id", "path")[:10]
+    )
+    if users:
+        raise Conflict(
+            "Another job uses this job's outputs; delete that job first.",
+            code="referenced",
+            problems=[
+                Problem(path="", code="referenced", message=f"used by job {job_id} ({path})") for job_id, path in users
+            ],
+        )
     # Surfaced rows (``source`` set) share their source's file: only originals own one.
     files = list(JobOutput.objects.filter(job_id__in=family, source__isnull=True).values_list("file", flat=True))
     storage = JobOutput._meta.get_field("file").storage

@@ -30,7 +30,7 @@ CHILD_FIELDS = ("pk", "child_name", "status", "error_reason", "parent_id", "temp
 def _strip(mapping: dict | None, node: str) -> dict:
     """Entries of ``node:…`` keys, with the node prefix removed."""
     prefix = f"{node}{SEPARATOR}"
-    return {key[len(prefix):]: value for key, value in (mapping or {}).items() if key.startswith(prefix)}
+    return {key[len(prefix) :]: value for key, value in (mapping or {}).items() if key.startswith(prefix)}
 
 
 def meta_job_start(*, parent: Job) -> list[Job]:
@@ -106,8 +106,13 @@ def meta_job_child_started(*, parent_id: int) -> None:
     parent = Job.objects.filter(pk=parent_id).only("status", "parent_id").first()
     while parent is not None and parent.status == JobStatus.CREATED:
         try:
-            job_transition(job_id=parent.pk, to=JobStatus.RUNNING, actions=("on_start",),
-                           expected=(JobStatus.CREATED,), fields={"start_time": timezone.now()})
+            job_transition(
+                job_id=parent.pk,
+                to=JobStatus.RUNNING,
+                actions=("on_start",),
+                expected=(JobStatus.CREATED,),
+                fields={"start_time": timezone.now()},
+            )
         except IllegalTransition:  # a sibling moved it first, or it was cancelled meanwhile
             logger.debug("parent %s already moved", parent.pk)
         parent = Job.objects.filter(pk=parent.parent_id).only("status", "parent_id").first()
@@ -130,14 +135,38 @@ def meta_job_advance(*, parent_id: int) -> None:
                     job_cancel_tree(job_id=child.pk, reason=f"sibling {first.child_name} {first.status}")
             if first.status == JobStatus.ERRORED:
                 reason = f"child {first.child_name} errored: {first.error_reason}"
-                job_transition(job_id=parent.pk, to=JobStatus.ERRORED, actions=("on_error",),
-                               fields={"end_time": timezone.now(), "error_reason": reason})
+                job_transition(
+                    job_id=parent.pk,
+                    to=JobStatus.ERRORED,
+                    actions=("on_error",),
+                    fields={"end_time": timezone.now(), "error_reason": reason},
+                )
             else:
-                job_transition(job_id=parent.pk, to=JobStatus.CANCELLED, actions=("on_cancel",), fields={
-                    "end_time": timezone.now(), "is_cancelled": True,
-                })
+                job_transition(
+                    job_id=parent.pk,
+                    to=JobStatus.CANCELLED,
+                    actions=("on_cancel",),
+                    fields={
+                        "end_time": timezone.now(),
+                        "is_cancelled": True,
+                    },
+                )
             return
-        _create_ready_children(parent, children)
+        try:
+            with transaction.atomic():
+                _create_ready_children(parent, children)
+        except LookupError as error:
+            # A finished child's output is gone (deleted by an admin): the graph cannot go on.
+            for child in children.values():
+                if child.status not in FINAL_STATUSES:
+                    job_cancel_tree(job_id=child.pk, reason="the meta-job cannot continue")
+            job_transition(
+                job_id=parent.pk,
+                to=JobStatus.ERRORED,
+                actions=("on_error",),
+                fields={"end_time": timezone.now(), "error_reason": f"cannot wire the next child: {error}"},
+            )
+            return
         nodes = parent.template.nodes.count()
         totals = parent.children.aggregate(total=Avg("progress"), count=Count("pk"))
         done = (totals["total"] or 0.0) * totals["count"]
@@ -145,7 +174,12 @@ def meta_job_advance(*, parent_id: int) -> None:
         Job.objects.filter(pk=parent.pk).update(progress=progress)
         if len(children) == nodes and all(c.status == JobStatus.FINISHED for c in children.values()):
             if parent.status == JobStatus.CREATED:
-                job_transition(job_id=parent.pk, to=JobStatus.RUNNING, actions=("on_start",),
-                               fields={"start_time": timezone.now()})
-            job_transition(job_id=parent.pk, to=JobStatus.FINISHED, actions=("on_finish",),
-                           fields={"end_time": timezone.now(), "progress": 1.0})
+                job_transition(
+                    job_id=parent.pk, to=JobStatus.RUNNING, actions=("on_start",), fields={"start_time": timezone.now()}
+                )
+            job_transition(
+                job_id=parent.pk,
+                to=JobStatus.FINISHED,
+                actions=("on_finish",),
+                fields={"end_time": timezone.now(), "progress": 1.0},
+            )

@@ -89,10 +89,22 @@ def job_outputs_surface(*, parent: Job, children: Iterable[Job]) -> list[JobOutp
     if not child_names:
         return []
     shown = JobOutput.objects.filter(job=parent, source__isnull=False).values("source_id")
-    new = (JobOutput.objects.filter(job_id__in=child_names, deletion_time__isnull=True)
-           .exclude(pk__in=shown).order_by("pk"))
-    surfaced = [JobOutput(job=parent, name=f"{child_names[output.job_id]}:{output.name}", type=output.type,
-                          file=output.file.name, size=output.size, source=output) for output in new]
+    new = (
+        JobOutput.objects.filter(job_id__in=child_names, deletion_time__isnull=True)
+        .exclude(pk__in=shown)
+        .order_by("pk")
+    )
+    surfaced = [
+        JobOutput(
+            job=parent,
+            name=f"{child_names[output.job_id]}:{output.name}",
+            type=output.type,
+            file=output.file.name,
+            size=output.size,
+            source=output,
+        )
+        for output in new
+    ]
     # A row of that name and type may exist already (a child that ran again): it stays.
     return JobOutput.objects.bulk_create(surfaced, ignore_conflicts=True)
 
@@ -111,8 +123,11 @@ def job_outputs_remove(*, job: Job) -> int:
 def job_output_delete(*, output: JobOutput) -> None:
     """Admin removal of one output; refused while a parent still shows it."""
     if output.surfaced_as.filter(deletion_time__isnull=True).exists():
-        raise Conflict("This output is shown on a parent job; delete it there first.", code="referenced",
-                       problems=[Problem(path="", code="referenced", message="surfaced on a parent job")])
+        raise Conflict(
+            "This output is shown on a parent job; delete it there first.",
+            code="referenced",
+            problems=[Problem(path="", code="referenced", message="surfaced on a parent job")],
+        )
     if output.source_id is None:
         output.file.delete(save=False)
     output.delete()

@@ -38,8 +38,11 @@ def jobs_reap() -> ReapReport:
     now = timezone.now()
     stale_before = now - timedelta(seconds=settings.JOB_HEARTBEAT_STALE_SECONDS)
     workable = Job.objects.filter(deletion_time__isnull=True, template__kind=TemplateKind.WORKABLE)
-    stale = workable.filter(status=JobStatus.RUNNING, heartbeat__lt=stale_before)
-    for job in stale.only("pk", "attempts", "claim_token"):
+    # Soft-deleted or not, a running job whose worker died must not stay "running" for ever.
+    stale = Job.objects.filter(
+        template__kind=TemplateKind.WORKABLE, status=JobStatus.RUNNING, heartbeat__lt=stale_before
+    )
+    for job in stale.only("pk", "attempts", "claim_token", "sends", "deletion_time"):
         _recover(job, report)
     # A created job's message is presumed lost once it has waited long enough; the wait doubles with
     # every resend, so a long but healthy queue collects few duplicates.
@@ -53,9 +56,11 @@ def jobs_reap() -> ReapReport:
         Job.objects.filter(pk=job.pk).update(enqueued_time=now, sends=F("sends") + 1)
         if send_run_job(job.pk):
             report.resent.append(job.pk)
-    for parent_id in Job.objects.filter(template__kind=TemplateKind.META, deletion_time__isnull=True).exclude(
-        status__in=FINAL_STATUSES
-    ).values_list("pk", flat=True):
+    for parent_id in (
+        Job.objects.filter(template__kind=TemplateKind.META, deletion_time__isnull=True)
+        .exclude(status__in=FINAL_STATUSES)
+        .values_list("pk", flat=True)
+    ):
         try:
             meta_job_advance(parent_id=parent_id)
         except Exception:  # one meta-job that cannot advance must not hold up the others (nor every next pass)
@@ -69,17 +74,33 @@ def jobs_reap() -> ReapReport:
 
 def _recover(job: Job, report: ReapReport) -> None:
     try:
-        if job.attempts >= settings.JOB_MAX_ATTEMPTS:
+        if job.attempts >= settings.JOB_MAX_ATTEMPTS or job.deletion_time is not None:
+            reason = (
+                "its worker stopped responding and the job is deleted"
+                if job.deletion_time is not None
+                else f"its worker stopped responding {job.attempts} times; giving up"
+            )
             job_transition(
-                job_id=job.pk, to=JobStatus.ERRORED, actions=("on_error",), token=job.claim_token,
-                fields={"end_time": timezone.now(),
-                        "error_reason": f"its worker stopped responding {job.attempts} times; giving up"},
+                job_id=job.pk,
+                to=JobStatus.ERRORED,
+                actions=("on_error",),
+                token=job.claim_token,
+                fields={"end_time": timezone.now(), "error_reason": reason},
             )
             report.errored.append(job.pk)
             return
         job_transition(
-            job_id=job.pk, to=JobStatus.CREATED, actions=("on_release", "on_reset"), token=job.claim_token,
-            fields={"claim_token": None, "worker": None, "heartbeat": None, "enqueued_time": timezone.now()},
+            job_id=job.pk,
+            to=JobStatus.CREATED,
+            actions=("on_release", "on_reset"),
+            token=job.claim_token,
+            fields={
+                "claim_token": None,
+                "worker": None,
+                "heartbeat": None,
+                "enqueued_time": timezone.now(),
+                "sends": job.sends + 1,
+            },
             transition_data={"reason": "worker lost", "attempt": job.attempts},
         )
     except (IllegalTransition, StaleClaim):

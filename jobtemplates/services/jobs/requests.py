@@ -17,8 +17,7 @@ from jobtemplates.graph import SEPARATOR
 from jobtemplates.models import JobTemplate
 from notifications.kinds import parse_override
 
-BODY_KEYS = {"input_values", "parameter_values", "description", "notification_override",
-             "child_notification_overrides"}
+BODY_KEYS = {"input_values", "parameter_values", "description", "notification_override", "child_notification_overrides"}
 VALUE_KEYS = {"value", "type"}
 
 
@@ -46,9 +45,10 @@ class _RequestChecker:
 
     def check(self, body: Any) -> JobRequest | None:
         if not isinstance(body, dict):
-            raise MalformedRequest("The body must be a JSON object.", problems=[
-                Problem(path="", code="wrong_type", message="expected {input_values, parameter_values?, …}")
-            ])
+            raise MalformedRequest(
+                "The body must be a JSON object.",
+                problems=[Problem(path="", code="wrong_type", message="expected {input_values, parameter_values?, …}")],
+            )
         for key in sorted(set(body) - BODY_KEYS):
             self.problem(key, "unknown_key", f"unknown key {key!r}; allowed: {', '.join(sorted(BODY_KEYS))}")
         inputs = self.inputs(body.get("input_values"))
@@ -66,8 +66,11 @@ class _RequestChecker:
         if self.problems:
             return None
         return JobRequest(
-            input_values=inputs, parameter_values=parameters, resolved_parameters=resolved,
-            description=description, notification_override=override,
+            input_values=inputs,
+            parameter_values=parameters,
+            resolved_parameters=resolved,
+            description=description,
+            notification_override=override,
             child_notification_overrides=child_overrides,
         )
 
@@ -84,8 +87,11 @@ class _RequestChecker:
             self.problem(join_path(path, "value"), "required", "a value is required")
         type_text = raw.get("type")
         if not isinstance(type_text, str):
-            self.problem(join_path(path, "type"), "required" if type_text is None else "wrong_type",
-                         "the value's type (a type string) is required")
+            self.problem(
+                join_path(path, "type"),
+                "required" if type_text is None else "wrong_type",
+                "the value's type (a type string) is required",
+            )
             return None
         try:
             declared = parse_type(type_text)
@@ -95,8 +101,11 @@ class _RequestChecker:
             return None
         slot: list[Type] = [parse_type(text) for text in allowed]
         if not accepts(slot, declared):
-            self.problem(join_path(path, "type"), "not_accepted",
-                         f"{declared} is not a sub-type of any allowed type: {', '.join(allowed)}")
+            self.problem(
+                join_path(path, "type"),
+                "not_accepted",
+                f"{declared} is not a sub-type of any allowed type: {', '.join(allowed)}",
+            )
             return None
         if "value" not in raw:
             return None
@@ -114,8 +123,11 @@ class _RequestChecker:
         slots: dict[str, list[str]] = self.template.inputs
         checked = {}
         for name in sorted(set(raw) - set(slots)):
-            self.problem(f"input_values.{name}", "unknown_input",
-                         f"{self.template} has no input {name!r}; it has: {', '.join(slots) or 'none'}")
+            self.problem(
+                f"input_values.{name}",
+                "unknown_input",
+                f"{self.template} has no input {name!r}; it has: {', '.join(slots) or 'none'}",
+            )
         for name, allowed in slots.items():
             if name not in raw:
                 self.problem(f"input_values.{name}", "required", f"input {name!r} is required ({', '.join(allowed)})")
@@ -133,8 +145,7 @@ class _RequestChecker:
             return {}, {}
         declared = {p.name: p for p in self.template.parameters.all()}
         for name in sorted(set(raw) - set(declared)):
-            self.problem(f"parameter_values.{name}", "unknown_parameter",
-                         f"{self.template} has no parameter {name!r}")
+            self.problem(f"parameter_values.{name}", "unknown_parameter", f"{self.template} has no parameter {name!r}")
         given: dict[str, dict] = {}
         resolved: dict[str, dict] = {}
         for name, parameter in declared.items():
@@ -149,8 +160,11 @@ class _RequestChecker:
             elif parameter.has_default:
                 resolved[name] = {"value": parameter.default, "type": parameter.default_type}
             else:
-                self.problem(path, "required", f"parameter {name!r} has no default and must be given "
-                                               f"({', '.join(parameter.types)})")
+                self.problem(
+                    path,
+                    "required",
+                    f"parameter {name!r} has no default and must be given ({', '.join(parameter.types)})",
+                )
         return given, resolved
 
     def child_overrides(self, raw: Any) -> dict[str, Any] | None:
@@ -167,8 +181,11 @@ class _RequestChecker:
         for key, override in raw.items():
             key_path = f"{path}.{key}"
             if key not in descendants:
-                self.problem(key_path, "unknown_child",
-                             f"no descendant {key!r}; descendants: {', '.join(sorted(descendants)) or 'none'}")
+                self.problem(
+                    key_path,
+                    "unknown_child",
+                    f"no descendant {key!r}; descendants: {', '.join(sorted(descendants)) or 'none'}",
+                )
                 continue
             _, problems = parse_override(override, key_path)
             for p in problems:

@@ -68,8 +68,9 @@ def job_transition(
         if job is None:
             raise NotFound(f"No job {job_id}.")
         if token is not None and job.claim_token != token:
-            raise StaleClaim(f"Job {job_id} was claimed again since; this worker's writes are void.",
-                             extra={"status": job.status})
+            raise StaleClaim(
+                f"Job {job_id} was claimed again since; this worker's writes are void.", extra={"status": job.status}
+            )
         if to not in LEGAL_MOVES[job.status] or (expected is not None and job.status not in set(expected)):
             raise IllegalTransition(
                 f"A {job.status} job cannot become {to}.",
@@ -94,8 +95,14 @@ def job_claim(*, job_id: int, worker: str) -> Claim | None:
     now = timezone.now()
     with transaction.atomic():
         claimed = Job.objects.filter(pk=job_id, status=JobStatus.CREATED, deletion_time__isnull=True).update(
-            status=JobStatus.RUNNING, claim_token=token, worker=worker, start_time=now, heartbeat=now,
-            end_time=None, error_reason=None, attempts=F("attempts") + 1,
+            status=JobStatus.RUNNING,
+            claim_token=token,
+            worker=worker,
+            start_time=now,
+            heartbeat=now,
+            end_time=None,
+            error_reason=None,
+            attempts=F("attempts") + 1,
         )
         if not claimed:
             return None
