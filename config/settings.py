@@ -280,6 +280,10 @@ NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS = env_int("NOTIFICATION_RETRY_BACKOFF_MAX
 NOTIFICATION_RETRY_JITTER = env_bool("NOTIFICATION_RETRY_JITTER", True)
 NOTIFICATION_DELIVERY_TIME_LIMIT_SECONDS = env_int("NOTIFICATION_DELIVERY_TIME_LIMIT_SECONDS", 60)
 NOTIFICATION_WEBHOOK_TIMEOUT_SECONDS = env_float("NOTIFICATION_WEBHOOK_TIMEOUT_SECONDS", 10.0)
+# Webhooks may not reach internal addresses (loopback, private, link-local: SSRF) unless their host is
+# listed here, or NOTIFICATION_WEBHOOK_ALLOW_PRIVATE is set (a closed network where that is the point).
+NOTIFICATION_WEBHOOK_ALLOWED_HOSTS = env_list("NOTIFICATION_WEBHOOK_ALLOWED_HOSTS", [])
+NOTIFICATION_WEBHOOK_ALLOW_PRIVATE = env_bool("NOTIFICATION_WEBHOOK_ALLOW_PRIVATE", False)
 # Websockets: "auto" polls the delivery records when the channel layer is in-memory (it cannot carry
 # events from worker processes), "poll" always, "layer" never; one query per interval and server process
 # however many listen. Deployments sharing a Redis use their own group prefix.

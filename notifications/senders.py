@@ -6,8 +6,11 @@ exception is worth another attempt.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -45,9 +48,30 @@ _opener = urllib.request.build_opener(_NoRedirects)
 RETRYABLE_CLIENT_ERRORS = frozenset({408, 425, 429})
 
 
+def check_webhook_target(url: str) -> None:
+    """Refuse a webhook whose host is (or resolves to) a loopback, private, link-local or otherwise
+    internal address, so that a job's notification cannot probe the service's own network (SSRF).
+    Hosts in NOTIFICATION_WEBHOOK_ALLOWED_HOSTS are always allowed (an intranet receiver, tests)."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host in settings.NOTIFICATION_WEBHOOK_ALLOWED_HOSTS or settings.NOTIFICATION_WEBHOOK_ALLOW_PRIVATE:
+        return
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+    except OSError as error:
+        raise PermanentFailure(f"webhook host {host!r} does not resolve: {error}") from error
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global or ip.is_multicast:
+            raise PermanentFailure(
+                f"webhook host {host!r} resolves to the internal address {ip}; list it in "
+                "NOTIFICATION_WEBHOOK_ALLOWED_HOSTS to allow it"
+            )
+
+
 def send_webhook(content: dict[str, Any]) -> None:
     """POST the notification data as JSON; any 2xx answer is success. The timeout bounds connecting
     and each read; the task's time limit bounds the whole."""
+    check_webhook_target(content["url"])
     request = urllib.request.Request(
         content["url"],
         data=json.dumps(content["payload"]).encode(),

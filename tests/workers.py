@@ -87,6 +87,8 @@ class WorkerProcess:
             "EXECUTOR_ALLOWED_MODULES": ",".join(settings.EXECUTOR_ALLOWED_MODULES),
             "EMAIL_BACKEND": settings.EMAIL_BACKEND,
             "CELERY_TASK_DEFAULT_QUEUE": queue,
+            # Webhook receivers of the tests listen on 127.0.0.1 (refused by default: SSRF guard).
+            "NOTIFICATION_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
             **(extra_env or {}),
         }
         command = [

@@ -19,10 +19,17 @@ def output_representation(output: JobOutput) -> dict[str, Any]:
     return {"pk": output.pk, "name": output.name, "type": output.type}
 
 
-def job_representation(job: Job) -> dict[str, Any]:
-    """The §4.1 job. Outputs and children come from prefetched rows when the job was listed."""
+def may_see_notifications(job: Job, viewer) -> bool:
+    """Notification settings name addresses and webhook URLs (which often carry secrets): only the
+    job's creator and admins see them, though anyone who may see the job sees the rest of it."""
+    return viewer is None or viewer.is_staff or (job.creator_id is not None and job.creator_id == viewer.pk)
+
+
+def job_representation(job: Job, viewer=None) -> dict[str, Any]:
+    """The §4.1 job. Outputs and children come from prefetched rows when the job was listed. ``viewer``
+    (the requesting user) decides whether notification settings are shown; None shows them."""
     saved = job.pk is not None
-    return {
+    data = {
         "pk": job.pk,
         "template": {"pk": job.template.pk, "name": job.template.name, "version": job.template.version},
         "parent": job.parent_id,
@@ -46,9 +53,11 @@ def job_representation(job: Job) -> dict[str, Any]:
         "worker": job.worker,
         "attempts": job.attempts,
         "resolved_parameters": job.resolved_parameters,
-        "notification_override": job.notification_override,
-        "child_notification_overrides": job.child_notification_overrides,
     }
+    if may_see_notifications(job, viewer):
+        data["notification_override"] = job.notification_override
+        data["child_notification_overrides"] = job.child_notification_overrides
+    return data
 
 
 def output_info(output: JobOutput) -> dict[str, Any]:
@@ -82,8 +91,7 @@ class JobSerializer(serializers.Serializer):
     creator = serializers.IntegerField(read_only=True, allow_null=True)
     creation_time = serializers.DateTimeField(read_only=True)
     deletion_time = serializers.DateTimeField(read_only=True, allow_null=True)
-    status = serializers.ChoiceField(choices=["created", "running", "finished", "errored", "cancelled"],
-                                     read_only=True)
+    status = serializers.ChoiceField(choices=["created", "running", "finished", "errored", "cancelled"], read_only=True)
     progress = serializers.FloatField(read_only=True)
     children = serializers.ListField(child=serializers.IntegerField(), read_only=True)
     child_name = serializers.CharField(read_only=True, allow_null=True)
@@ -92,7 +100,8 @@ class JobSerializer(serializers.Serializer):
     resolved_parameters = serializers.DictField(read_only=True, help_text="every parameter, defaults applied")
 
     def to_representation(self, instance: Job) -> dict[str, Any]:
-        return job_representation(instance)
+        request = self.context.get("request")
+        return job_representation(instance, viewer=request.user if request else None)
 
 
 class JobOutputSerializer(serializers.Serializer):

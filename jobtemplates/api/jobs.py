@@ -24,6 +24,7 @@ from jobtemplates.api.job_serializers import (
     JobOutputSerializer,
     JobSerializer,
     job_representation,
+    may_see_notifications,
     output_info,
 )
 from jobtemplates.models import Job, JobOutput
@@ -69,18 +70,35 @@ class CreateJobMixin:
         problems come back at once (400 when a type string does not parse, 422 otherwise)."""
         template = self.get_object()
         dry_run = request.query_params.get("dry_run", "").lower() in {"1", "true", "yes"}
-        job = job_create(template=template, body=request_json_object(request), creator=request.user,
-                         dry_run=dry_run)
+        job = job_create(template=template, body=request_json_object(request), creator=request.user, dry_run=dry_run)
         if dry_run:
-            return Response(job_representation(job))
-        return Response(job_representation(job_queryset().get(pk=job.pk)))
+            return Response(job_representation(job, viewer=request.user))
+        return Response(job_representation(job_queryset().get(pk=job.pk), viewer=request.user))
 
 
 JOB_FILTER_FIELDS = FilterFields(
     Job,
-    ["pk", "description", "status", "progress", "is_cancelled", "start_time", "end_time", "creation_time",
-     "deletion_time", "error_reason", "child_name", "worker", "attempts",
-     "template.pk", "template.name", "template.version", "template.kind", "parent.pk", "creator.username"],
+    [
+        "pk",
+        "description",
+        "status",
+        "progress",
+        "is_cancelled",
+        "start_time",
+        "end_time",
+        "creation_time",
+        "deletion_time",
+        "error_reason",
+        "child_name",
+        "worker",
+        "attempts",
+        "template.pk",
+        "template.name",
+        "template.version",
+        "template.kind",
+        "parent.pk",
+        "creator.username",
+    ],
     aliases={"template": "template__pk", "parent": "parent__pk", "creator": "creator__pk", "node": "node"},
 )
 
@@ -97,7 +115,7 @@ class JobViewSet(mixins.UpdateModelMixin, SoftDeleteMixin, ResourceViewSet):
         return job_visible_to(user=self.request.user, queryset=job_queryset())
 
     def retrieve(self, request: Request, pk=None) -> Response:
-        return Response(job_representation(self.get_object()))
+        return Response(job_representation(self.get_object(), viewer=request.user))
 
     def _require_creator_or_admin(self, job: Job, what: str) -> None:
         user = self.request.user
@@ -112,7 +130,7 @@ class JobViewSet(mixins.UpdateModelMixin, SoftDeleteMixin, ResourceViewSet):
         serializer = JobDescriptionSerializer(data=request_json_object(request, empty={}))
         serializer.is_valid(raise_exception=True)
         Job.objects.filter(pk=job.pk).update(description=serializer.validated_data["description"])
-        return Response(job_representation(self.get_queryset().get(pk=job.pk)))
+        return Response(job_representation(self.get_queryset().get(pk=job.pk), viewer=request.user))
 
     @extend_schema(request=JobDescriptionSerializer, responses=JobSerializer)
     def partial_update(self, request: Request, pk=None) -> Response:
@@ -130,32 +148,47 @@ class JobViewSet(mixins.UpdateModelMixin, SoftDeleteMixin, ResourceViewSet):
         job = self.get_object()
         self._require_creator_or_admin(job, "cancel")
         job_cancel(job=job)
-        return Response(job_representation(self.get_queryset().get(pk=job.pk)))
+        return Response(job_representation(self.get_queryset().get(pk=job.pk), viewer=request.user))
 
     @extend_schema(request=None, responses=JobSerializer)
     @action(detail=True, methods=["delete", "post"], url_path="abort", url_name="abort")
     def abort(self, request: Request, pk=None) -> Response:
         """Admins: put a running or errored job back to ``created``, remove its outputs, queue it again."""
         job = job_abort(job=self.get_object())
-        return Response(job_representation(self.get_queryset().get(pk=job.pk)))
+        return Response(job_representation(self.get_queryset().get(pk=job.pk), viewer=request.user))
 
     @extend_schema(responses=NotificationDeliverySerializer(many=True))
     @action(detail=True, methods=["get"], url_path="notifications", url_name="notifications", pagination_class=None)
     def notifications(self, request: Request, pk=None) -> Response:
         """The notifications the job's transitions sent, oldest first: each with its kind, content and
         status (pending, sent, or failed with the error)."""
-        return Response(job_notifications(job=self.get_object()))
+        job = self.get_object()
+        if not may_see_notifications(job, request.user):
+            raise PermissionDenied("Only the job's creator or an admin may see its notifications.")
+        return Response(job_notifications(job=job))
 
     def _output(self, job: Job, output_name: str, type_string: str) -> JobOutput:
-        output = next((o for o in job.outputs.all() if o.name == output_name and o.type == type_string
-                       and o.deletion_time is None), None)
+        output = next(
+            (
+                o
+                for o in job.outputs.all()
+                if o.name == output_name and o.type == type_string and o.deletion_time is None
+            ),
+            None,
+        )
         if output is None:
             try:  # the type may be written in another (non-canonical) spelling
                 canonical = str(parse_type(type_string))
             except TypeParseError:
                 canonical = None
-            output = next((o for o in job.outputs.all() if o.name == output_name and o.type == canonical
-                           and o.deletion_time is None), None)
+            output = next(
+                (
+                    o
+                    for o in job.outputs.all()
+                    if o.name == output_name and o.type == canonical and o.deletion_time is None
+                ),
+                None,
+            )
         if output is None:
             raise NotFound(f"Job {job.pk} has no output {output_name!r} of type {type_string}.")
         return output
@@ -182,8 +215,9 @@ class JobViewSet(mixins.UpdateModelMixin, SoftDeleteMixin, ResourceViewSet):
 
 def download_response(output: JobOutput) -> FileResponse:
     filename = f"job{output.job_id}-{output.name.replace(':', '_')}"
-    return FileResponse(output.file.open("rb"), as_attachment=True, filename=filename,
-                        content_type="application/octet-stream")
+    return FileResponse(
+        output.file.open("rb"), as_attachment=True, filename=filename, content_type="application/octet-stream"
+    )
 
 
 class JobOutputViewSet(mixins.RetrieveModelMixin, ResourceViewSet):
@@ -191,8 +225,9 @@ class JobOutputViewSet(mixins.RetrieveModelMixin, ResourceViewSet):
 
     serializer_class = JobOutputSerializer
     filter_fields = FilterFields(
-        JobOutput, ["pk", "name", "type", "size", "creation_time", "deletion_time", "job.pk", "job.status",
-                    "job.template.name"], aliases={"job": "job__pk"},
+        JobOutput,
+        ["pk", "name", "type", "size", "creation_time", "deletion_time", "job.pk", "job.status", "job.template.name"],
+        aliases={"job": "job__pk"},
     )
     query_filters = {"job": "job", "name": "name", "type": "type"}
 

@@ -682,3 +682,24 @@ def test_jobs_cannot_be_created_or_replaced_through_jobs(client, admin_client, j
     """Jobs come from create-job on a template; there is no POST /v1/jobs/create."""
     assert admin_client.post(f"{JOBS}/create", {}, format="json").status_code in (404, 405)
     assert admin_client.post(JOBS, {}, format="json").status_code == 405
+
+
+class TestNotificationSettingsPrivacy:
+    """Anyone who sees a job sees its inputs; only its creator and admins see where it notifies."""
+
+    def test_others_do_not_see_notification_settings_or_deliveries(
+        self, client, other_client, admin_client, user, templates
+    ):
+        override = {"actions": {"on_finish": [{"url": "https://hooks.example.com/T0K3N"}]}}
+        job = JobFactory(template=templates["noop"], creator=user, notification_override=override)
+        mine = client.get(f"{JOBS}/{job.pk}").json()
+        assert mine["notification_override"] == override
+        theirs = other_client.get(f"{JOBS}/{job.pk}").json()
+        assert theirs["pk"] == job.pk
+        assert "notification_override" not in theirs and "child_notification_overrides" not in theirs
+        listed = other_client.post(f"{JOBS}/list", {}, format="json").json()
+        assert all("notification_override" not in row for row in listed)
+        assert admin_client.get(f"{JOBS}/{job.pk}").json()["notification_override"] == override
+        assert client.get(f"{JOBS}/{job.pk}/notifications").status_code == 200
+        assert other_client.get(f"{JOBS}/{job.pk}/notifications").status_code == 403
+        assert admin_client.get(f"{JOBS}/{job.pk}/notifications").status_code == 200

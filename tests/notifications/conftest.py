@@ -62,6 +62,12 @@ def make_job(template: JobTemplate, creator, **fields) -> Job:
 
 
 @pytest.fixture(autouse=True)
+def _local_webhook_receivers(settings):
+    """The tests' webhook receivers listen on 127.0.0.1, which the SSRF guard refuses unless listed."""
+    settings.NOTIFICATION_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+
+
+@pytest.fixture(autouse=True)
 def _websocket_group_prefix(settings):
     settings.NOTIFICATION_WEBSOCKET_GROUP_PREFIX = GROUP_PREFIX
 

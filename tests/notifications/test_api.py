@@ -123,10 +123,14 @@ class TestRoute:
         assert first["content"] == {"message": f"Job #{notified_job.pk} finished"}
         assert client.get(f"/v1/jobs/{notified_job.pk}/notifications/").status_code == 200
 
-    def test_visible_as_the_job_is(self, notified_job, other_user, admin_user, anon_client, templates):
+    def test_for_the_creator_and_admins_within_the_jobs_visibility(
+        self, notified_job, other_user, admin_user, anon_client, templates
+    ):
         assert bearer_client(admin_user).get(f"/v1/jobs/{notified_job.pk}/notifications").status_code == 200
-        # bob sees jobs of public templates, like retrieve does
-        assert bearer_client(other_user).get(f"/v1/jobs/{notified_job.pk}/notifications").status_code == 200
+        assert bearer_client(notified_job.creator).get(f"/v1/jobs/{notified_job.pk}/notifications").status_code == 200
+        # bob sees the job (a public template's) but not where it notifies: addresses, webhook URLs
+        assert bearer_client(other_user).get(f"/v1/jobs/{notified_job.pk}").status_code == 200
+        assert bearer_client(other_user).get(f"/v1/jobs/{notified_job.pk}/notifications").status_code == 403
         hidden = make_job(templates["hidden"], admin_user)
         assert bearer_client(other_user).get(f"/v1/jobs/{hidden.pk}/notifications").status_code == 404
         assert bearer_client(other_user).get(f"/v1/jobs/{hidden.pk}").status_code == 404

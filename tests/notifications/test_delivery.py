@@ -181,3 +181,42 @@ class TestIdempotence:
         assert delivery_perform(delivery_id=delivery.pk, last_attempt=False) == "sent"
         delivery.refresh_from_db()
         assert delivery.attempts == 1
+
+
+class TestWebhookTargets:
+    """The SSRF guard: internal addresses are refused unless their host is allowed."""
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://127.0.0.1:9/hook",
+            "http://localhost/hook",
+            "http://10.1.2.3/x",
+            "http://192.168.0.1/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[::1]/hook",
+            "http://0.0.0.0/",
+        ],
+    )
+    def test_internal_addresses_are_refused(self, settings, url):
+        from notifications.senders import PermanentFailure, check_webhook_target
+
+        settings.NOTIFICATION_WEBHOOK_ALLOWED_HOSTS = []
+        settings.NOTIFICATION_WEBHOOK_ALLOW_PRIVATE = False
+        with pytest.raises(PermanentFailure, match="internal address"):
+            check_webhook_target(url)
+
+    def test_listed_hosts_and_the_switch_allow_them(self, settings):
+        from notifications.senders import check_webhook_target
+
+        settings.NOTIFICATION_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+        check_webhook_target("http://127.0.0.1:8000/hook")
+        settings.NOTIFICATION_WEBHOOK_ALLOWED_HOSTS = []
+        settings.NOTIFICATION_WEBHOOK_ALLOW_PRIVATE = True
+        check_webhook_target("http://10.0.0.5/hook")
+
+    def test_a_global_address_is_allowed(self, settings):
+        from notifications.senders import check_webhook_target
+
+        settings.NOTIFICATION_WEBHOOK_ALLOWED_HOSTS = []
+        check_webhook_target("http://93.184.216.34/hook")  # a literal public address: no DNS needed
