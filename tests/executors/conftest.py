@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test.utils import override_settings
 
 from config.celery import app as celery_app
 from contracts.models import Dataset, Domain, Licence
@@ -36,10 +37,11 @@ def worker_queue() -> str:
 def shared_media(tmp_path_factory) -> Path:
     """One media folder for the test process and its workers (outputs written there are downloadable)."""
     media = tmp_path_factory.mktemp("media")
-    previous = settings.MEDIA_ROOT
-    settings.MEDIA_ROOT = media
+    # override_settings (not setattr) so that the default storage, which caches its location, follows.
+    override = override_settings(MEDIA_ROOT=media)
+    override.enable()
     yield media
-    settings.MEDIA_ROOT = previous
+    override.disable()
 
 
 @pytest.fixture(scope="session")
