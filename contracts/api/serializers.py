@@ -207,7 +207,7 @@ class DockerImageWriteSerializer(serializers.ModelSerializer):
         style={"input_type": "password"},
     )
     cuda_version = LookupRelatedField(
-        queryset=CUDAVersion.objects.all(), lookup_fields=("version", "full_version"), allow_null=True, required=False
+        queryset=CUDAVersion.objects.all(), lookup_fields=("version", "full_version")
     )
     framework = FrameworkLookupField(queryset=Framework.objects.all())
     domain = LookupRelatedField(queryset=Domain.objects.all(), lookup_fields=("name", "description"))

@@ -111,7 +111,8 @@ class DockerImage(models.Model):
     registry_password = models.CharField(  # noqa: DJ001
         max_length=200, null=True, blank=True, help_text="write-only: never shown by the API or the admin"
     )
-    cuda_version = models.ForeignKey(CUDAVersion, on_delete=models.PROTECT, null=True, blank=True)
+    # Required, as in UFDL (its image schema requires the CUDA object): CPU-only images name CUDA "0.0".
+    cuda_version = models.ForeignKey(CUDAVersion, on_delete=models.PROTECT)
     framework = models.ForeignKey(Framework, on_delete=models.PROTECT, related_name="docker_images")
     domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="docker_images")
     tasks = models.ManyToManyField(

@@ -475,14 +475,14 @@ class TestRowValues:
             values = [binding_for("DockerImage").row_value(image) for image in images]
         assert values == DockerImageSerializer(DockerImage.objects.order_by("pk"), many=True).data
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="DockerImage.cuda_version is nullable in our model, but UFDL's schema (015) requires the CUDA "
-        "version object; seeded images always name one (CPU images '0.0'). Owned by the catalogue model.",
-    )
-    def test_an_image_without_a_cuda_version_is_a_valid_value(self, user):
-        DockerImageFactory(cuda_version=None)
+    def test_every_docker_image_names_a_cuda_version_as_the_schema_requires(self, user):
+        from django.db import IntegrityError, transaction
+
+        with pytest.raises(IntegrityError), transaction.atomic():
+            DockerImageFactory(cuda_version=None)
+        image = DockerImageFactory()
         (value,) = row_values(parse_type("DockerImage"), user=user)
+        assert value["cuda_version"]["pk"] == image.cuda_version.pk
         assert validate_value(parse_type("DockerImage"), value) == []
 
     def test_a_docker_image_value(self, user):

@@ -125,11 +125,42 @@ def values_of(type_: Type) -> st.SearchStrategy:
         return st.lists(values_of(element), max_size=3)
     if name == "Map":
         return st.dictionaries(st.text(max_size=3), values_of(type_.args[0]), max_size=3)
-    fields = {"pk": st.integers(min_value=1)}
-    for parameter, argument in zip(type_.type_class.parameters, type_.args, strict=True):
-        if parameter.row_field is not None:
-            fields[parameter.row_field] = values_of(argument)
+    return row_values_of(type_)
+
+
+def row_values_of(type_: Type) -> st.SearchStrategy:
+    """Row objects of a row type: its declared required fields (those its arguments fix included)."""
+    arguments = {
+        parameter.row_field: argument
+        for parameter, argument in zip(type_.type_class.parameters, type_.args, strict=True)
+        if parameter.row_field is not None
+    }
+    fields = {
+        field.name: _row_field_values(field, arguments.get(field.name))
+        for field in type_.type_class.row_fields
+        if field.required
+    }
     return st.fixed_dictionaries(fields)
+
+
+def _row_field_values(field, argument: Type | None) -> st.SearchStrategy:
+    if isinstance(argument, LiteralType):
+        return st.just(argument.value)
+    if field.type is None:  # a declared schema: a string (of at most maxLength) or a positive integer
+        if field.schema["type"] == "integer":
+            return st.integers(min_value=field.schema.get("minimum", 1))
+        return st.text(max_size=min(5, field.schema.get("maxLength", 5)))
+    field_type = argument if argument is not None else parse_type(field.type)
+    if field.attribute is not None:
+        attribute = field_type.type_class.row_field(field.attribute)
+        attribute_argument = {
+            parameter.row_field: value
+            for parameter, value in zip(field_type.type_class.parameters, field_type.args, strict=True)
+        }.get(field.attribute)
+        values = _row_field_values(attribute, attribute_argument)
+    else:
+        values = values_of(field_type)
+    return values | st.none() if field.nullable else values
 
 
 @type_settings
