@@ -105,10 +105,10 @@ def render_graph_svg(template) -> str:
             subtitle=f"{node.child.name} v{node.child.version}",
             note=node.child.contract.split("<")[0] if node.child.contract else node.child.kind,
         )
-        for node in template.nodes.all()
+        for node in template.node_list()
     ]
     arrows = [
         Arrow(source=d.from_node, target=d.to_node, label=f"{d.from_output} → {d.to_input}")
-        for d in template.dependencies.all()
+        for d in template.dependency_list()
     ]
     return graph_svg(boxes, arrows, title=f"{template.name} v{template.version}")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from contracts.types import Type, accepts, parse_type
-from jobtemplates.models import Job, JobOutput, JobTemplate, MetaDependency, MetaNode, Parameter, TemplateScope
+from jobtemplates.models import Job, JobOutput, JobTemplate, TemplateScope
 
 
 def template_visible_q(user, prefix: str = "") -> Q:
@@ -35,15 +35,7 @@ def template_visible_to(*, user, queryset: QuerySet | None = None) -> QuerySet:
 
 def template_list(*, user) -> QuerySet:
     """Visible templates (soft-deleted included: callers decide) with everything the representation reads."""
-    return (
-        template_visible_to(user=user)
-        .select_related("domain", "licence", "project")
-        .prefetch_related(
-            Prefetch("parameters", queryset=Parameter.objects.order_by("position")),
-            Prefetch("nodes", queryset=MetaNode.objects.select_related("child").order_by("position")),
-            Prefetch("dependencies", queryset=MetaDependency.objects.order_by("position")),
-        )
-    )
+    return template_visible_to(user=user).select_related("domain", "licence", "project").with_content()
 
 
 def job_visible_q(user, prefix: str = "") -> Q:

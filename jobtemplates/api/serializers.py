@@ -89,7 +89,7 @@ def parameters_representation(template: JobTemplate, *, user) -> dict[str, Any]:
         return schemas[text]
 
     answer: dict[str, Any] = {}
-    for parameter in template.parameters.all():
+    for parameter in template.parameter_list():
         entry: dict[str, Any] = {"types": {text: schema(text) for text in parameter.types}, "help": parameter.help}
         if parameter.has_default:
             entry["default"] = {

@@ -227,11 +227,11 @@ def template_graph_json(template) -> dict:
                 },
                 "parameter_default_overrides": node.parameter_default_overrides,
             }
-            for node in template.nodes.all()
+            for node in template.node_list()
         },
         "dependencies": [
             {"from_node": d.from_node, "from_output": d.from_output, "to_node": d.to_node, "to_input": d.to_input}
-            for d in template.dependencies.all()
+            for d in template.dependency_list()
         ],
         "inputs": template.inputs,
         "outputs": template.outputs,

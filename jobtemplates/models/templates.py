@@ -28,6 +28,49 @@ class TemplateScope(models.TextChoices):
     PROJECT = "project", "project: members of the project group and admins"
 
 
+class TemplateQuerySet(SoftDeleteQuerySet):
+    """Templates; ``with_content()`` also loads their parameters, nodes and edges in three queries.
+
+    Django's ``prefetch_related`` filters by the fetched instances, which costs about 70 ms per
+    relation for a thousand templates; filtering by their integer pks does the same work in a few ms.
+    """
+
+    _with_content = False
+
+    def with_content(self) -> TemplateQuerySet:
+        clone = self._chain()
+        clone._with_content = True
+        return clone
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._with_content = self._with_content
+        return clone
+
+    def _fetch_all(self) -> None:
+        loaded = self._result_cache is not None
+        super()._fetch_all()
+        if self._with_content and not loaded:
+            attach_content([row for row in self._result_cache if isinstance(row, JobTemplate)])
+
+
+def attach_content(templates: list[JobTemplate]) -> None:
+    """Load the parameters, nodes and edges of ``templates`` (three queries) into their lists."""
+    by_pk = {template.pk: template for template in templates}
+    for template in templates:
+        template.__dict__.update(prefetched_parameters=[], prefetched_nodes=[], prefetched_dependencies=[])
+    if not by_pk:
+        return
+    pks = list(by_pk)
+    for parameter in Parameter.objects.filter(template_id__in=pks).order_by("template_id", "position"):
+        by_pk[parameter.template_id].__dict__["prefetched_parameters"].append(parameter)
+    nodes = MetaNode.objects.filter(template_id__in=pks).select_related("child").order_by("template_id", "position")
+    for node in nodes:
+        by_pk[node.template_id].__dict__["prefetched_nodes"].append(node)
+    for edge in MetaDependency.objects.filter(template_id__in=pks).order_by("template_id", "position"):
+        by_pk[edge.template_id].__dict__["prefetched_dependencies"].append(edge)
+
+
 class JobTemplate(SoftDeleteModel):
     """A job template, workable (an executor fulfilling a contract) or meta (a graph of templates)."""
 
@@ -62,7 +105,7 @@ class JobTemplate(SoftDeleteModel):
     executor_class = models.CharField(max_length=300, blank=True)
     required_packages = models.TextField(blank=True)
 
-    objects = SoftDeleteQuerySet.as_manager()
+    objects = TemplateQuerySet.as_manager()
 
     class Meta:
         ordering = ["pk"]
@@ -83,15 +126,32 @@ class JobTemplate(SoftDeleteModel):
     def is_meta(self) -> bool:
         return self.kind == TemplateKind.META
 
+    # Related rows in their order: the lists a listing prefetched (``to_attr``: plain lists, so reading
+    # them costs no queryset clone per template), or a query when the template was loaded alone.
+    def parameter_list(self) -> list[Parameter]:
+        return self._related("parameters", "prefetched_parameters")
+
+    def node_list(self) -> list[MetaNode]:
+        return self._related("nodes", "prefetched_nodes")
+
+    def dependency_list(self) -> list[MetaDependency]:
+        return self._related("dependencies", "prefetched_dependencies")
+
+    def _related(self, relation: str, prefetched: str) -> list:
+        if prefetched in self.__dict__:
+            return self.__dict__[prefetched]
+        queryset = getattr(self, relation).order_by("position")
+        return list(queryset.select_related("child") if relation == "nodes" else queryset)
+
 
 class WorkableTemplateManager(models.Manager):
     def get_queryset(self):
-        return SoftDeleteQuerySet(self.model, using=self._db).filter(kind=TemplateKind.WORKABLE)
+        return TemplateQuerySet(self.model, using=self._db).filter(kind=TemplateKind.WORKABLE)
 
 
 class MetaTemplateManager(models.Manager):
     def get_queryset(self):
-        return SoftDeleteQuerySet(self.model, using=self._db).filter(kind=TemplateKind.META)
+        return TemplateQuerySet(self.model, using=self._db).filter(kind=TemplateKind.META)
 
 
 class WorkableTemplate(JobTemplate):

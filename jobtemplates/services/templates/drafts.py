@@ -150,15 +150,15 @@ def draft_from_template(template: JobTemplate) -> TemplateDraft:
                 default_type=p.default_type,
                 const=p.const,
             )
-            for p in template.parameters.all()
+            for p in template.parameter_list()
         ],
     )
     if template.is_meta:
         draft.nodes = [
             NodeDraft(name=n.name, child=n.child, parameter_default_overrides=dict(n.parameter_default_overrides))
-            for n in template.nodes.all()
+            for n in template.node_list()
         ]
         draft.dependencies = [
-            DependencyDraft(d.from_node, d.from_output, d.to_node, d.to_input) for d in template.dependencies.all()
+            DependencyDraft(d.from_node, d.from_output, d.to_node, d.to_input) for d in template.dependency_list()
         ]
     return draft
