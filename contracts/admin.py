@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from config.admin_base import SoftDeleteStateFilter, is_active
 from config.errors import Conflict
 from contracts import admin_types  # noqa: F401  (read-only JobType / JobContract pages)
 from contracts.models import (
@@ -147,21 +148,6 @@ class DatasetFileInline(admin.TabularInline):
         return format_html('<a href="{}">download</a>', url)
 
 
-class ActiveListFilter(admin.SimpleListFilter):
-    title = "state"
-    parameter_name = "state"
-
-    def lookups(self, request, model_admin):
-        return [("active", "active"), ("deleted", "soft-deleted")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "active":
-            return queryset.filter(deletion_time__isnull=True)
-        if self.value() == "deleted":
-            return queryset.filter(deletion_time__isnull=False)
-        return queryset
-
-
 @admin.register(Dataset)
 class DatasetAdmin(admin.ModelAdmin):
     list_display = [
@@ -172,20 +158,16 @@ class DatasetAdmin(admin.ModelAdmin):
         "creator",
         "project",
         "is_public",
-        "active",
+        is_active,
         "creation_time",
     ]
-    list_filter = [ActiveListFilter, "domain", "licence", "is_public", "project"]
+    list_filter = [SoftDeleteStateFilter, "domain", "licence", "is_public", "project"]
     list_select_related = ["domain", "licence", "creator", "project"]
     search_fields = ["name", "description", "creator__username", "project__name"]
     readonly_fields = ["creation_time", "deletion_time"]
     autocomplete_fields = ["creator"]
     inlines = [DatasetFileInline]
     actions = ["soft_delete_selected", "reinstate_selected"]
-
-    @admin.display(boolean=True, description="active")
-    def active(self, dataset: Dataset) -> bool:
-        return dataset.deletion_time is None
 
     def save_model(self, request, obj: Dataset, form, change: bool) -> None:
         if not change and obj.creator_id is None:

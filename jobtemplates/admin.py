@@ -1,7 +1,9 @@
-"""Admin for curators: browse templates, see parameters and graphs, import/export, soft delete/reinstate.
+"""Admin for curators: browse templates, see parameters and graphs, import/export, soft delete/reinstate;
+and browse jobs and their outputs.
 
 Templates are never edited in place (a new version is imported instead), so their pages are read-only;
-"Import a template" takes a JSON file or pasted JSON and shows every problem with its path.
+"Import a template" takes a JSON file or pasted JSON and shows every problem with its path. Jobs and job
+outputs are written by the job services and the workers only: their pages are read-only too.
 """
 
 from __future__ import annotations
@@ -17,9 +19,19 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from config.admin_base import ReadOnlyInline, ReadOnlyModelAdmin, SoftDeleteStateFilter, is_active
 from config.errors import ApplicationError
 from jobtemplates.graph_svg import render_graph_svg
-from jobtemplates.models import JobTemplate, MetaDependency, MetaNode, MetaTemplate, Parameter, WorkableTemplate
+from jobtemplates.models import (
+    Job,
+    JobOutput,
+    JobTemplate,
+    MetaDependency,
+    MetaNode,
+    MetaTemplate,
+    Parameter,
+    WorkableTemplate,
+)
 from jobtemplates.selectors import template_list
 from jobtemplates.services.templates import (
     template_export,
@@ -27,21 +39,6 @@ from jobtemplates.services.templates import (
     template_reinstate,
     template_soft_delete,
 )
-
-
-class ActiveFilter(admin.SimpleListFilter):
-    title = "state"
-    parameter_name = "state"
-
-    def lookups(self, request, model_admin):
-        return [("active", "active"), ("deleted", "soft-deleted")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "active":
-            return queryset.filter(deletion_time__isnull=True)
-        if self.value() == "deleted":
-            return queryset.filter(deletion_time__isnull=False)
-        return queryset
 
 
 class ImportForm(forms.Form):
@@ -60,17 +57,6 @@ class ImportForm(forms.Form):
         except json.JSONDecodeError as error:
             raise forms.ValidationError(f"Not valid JSON: {error}") from error
         return cleaned
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class ParameterInline(ReadOnlyInline):
@@ -123,18 +109,14 @@ def export_templates(modeladmin, request, queryset):
 
 class TemplateAdminBase(admin.ModelAdmin):
     list_display = ["name", "version", "kind", "contract_name", "domain", "scope", "creator", "creation_time",
-                    "is_active"]
-    list_filter = ["kind", "contract_name", "domain", "scope", ActiveFilter]
+                    is_active]
+    list_filter = ["kind", "contract_name", "domain", "scope", SoftDeleteStateFilter]
     search_fields = ["name", "description", "contract", "executor_class"]
     actions = [soft_delete_templates, reinstate_templates, export_templates]
     list_select_related = ["domain", "creator"]
-    change_list_template = "admin/jobtemplates/change_list.html"
+    change_list_template = "admin/jobtemplates/template_change_list.html"
     base_fields = ["kind", "name", "version", "description", "scope", "domain", "licence", "project", "creator",
                    "creation_time", "deletion_time", "contract", "export_link"]
-
-    @admin.display(boolean=True, description="active")
-    def is_active(self, obj: JobTemplate) -> bool:
-        return obj.deletion_time is None
 
     @admin.display(description="export")
     def export_link(self, obj: JobTemplate) -> str:
@@ -242,11 +224,122 @@ class JobTemplateAdmin(TemplateAdminBase):
 
 @admin.register(WorkableTemplate)
 class WorkableTemplateAdmin(JobTemplateAdmin):
-    list_display = ["name", "version", "contract_name", "executor_class", "domain", "scope", "is_active"]
-    list_filter = ["contract_name", "domain", "scope", ActiveFilter]
+    list_display = ["name", "version", "contract_name", "executor_class", "domain", "scope", is_active]
+    list_filter = ["contract_name", "domain", "scope", SoftDeleteStateFilter]
 
 
 @admin.register(MetaTemplate)
 class MetaTemplateAdmin(JobTemplateAdmin):
-    list_display = ["name", "version", "contract_name", "domain", "scope", "is_active"]
-    list_filter = ["contract_name", "domain", "scope", ActiveFilter]
+    list_display = ["name", "version", "contract_name", "domain", "scope", is_active]
+    list_filter = ["contract_name", "domain", "scope", SoftDeleteStateFilter]
+
+
+# --- jobs and their outputs --------------------------------------------------------------------------
+
+
+@admin.display(description="download")
+def output_download(output: JobOutput) -> str:
+    """A link to the output's bytes (``/v1/job-outputs/{pk}/download``, which admins may use)."""
+    if output.pk is None or not output.file:
+        return "-"
+    return format_html('<a href="{}">download</a>', reverse("job-output-download", kwargs={"pk": output.pk}))
+
+
+@admin.display(description="progress")
+def job_progress(job: Job) -> str:
+    return f"{job.progress:.0%}"
+
+
+class JobOutputInline(ReadOnlyInline):
+    model = JobOutput
+    fk_name = "job"
+    fields = ["name", "type", "size", "creation_time", "deletion_time", output_download]
+    readonly_fields = fields
+
+
+class JobChildInline(ReadOnlyInline):
+    """A meta-job's children, each linking to its own page."""
+
+    model = Job
+    fk_name = "parent"
+    fields = ["child_name", "template", "status", job_progress, "start_time", "end_time"]
+    readonly_fields = fields
+    show_change_link = True
+    verbose_name = "child job"
+    verbose_name_plural = "child jobs"
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnlyModelAdmin):
+    list_display = [
+        "pk",
+        "template",
+        "child_name",
+        "status",
+        job_progress,
+        "creator",
+        "creation_time",
+        "end_time",
+        is_active,
+    ]
+    list_filter = [
+        "status",
+        ("template", admin.RelatedOnlyFieldListFilter),
+        ("creator", admin.RelatedOnlyFieldListFilter),
+        SoftDeleteStateFilter,
+    ]
+    list_select_related = ["template", "creator"]
+    search_fields = ["=id", "description", "template__name", "creator__username", "error_reason"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "template",
+                    "parent",
+                    "child_name",
+                    "description",
+                    "creator",
+                    "creation_time",
+                    "deletion_time",
+                ]
+            },
+        ),
+        (
+            "Run",
+            {
+                "fields": [
+                    "status",
+                    job_progress,
+                    "progress_data",
+                    "error_reason",
+                    "is_cancelled",
+                    "start_time",
+                    "end_time",
+                    "worker",
+                    "heartbeat",
+                    "attempts",
+                    "sends",
+                    "enqueued_time",
+                ]
+            },
+        ),
+        ("Values", {"fields": ["input_values", "parameter_values", "resolved_parameters"]}),
+        ("Notifications", {"fields": ["notification_override", "child_notification_overrides"]}),
+    ]
+    readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
+
+    def get_inlines(self, request, obj):
+        if obj is not None and obj.template.is_meta:
+            return [JobOutputInline, JobChildInline]
+        return [JobOutputInline]
+
+
+@admin.register(JobOutput)
+class JobOutputAdmin(ReadOnlyModelAdmin):
+    list_display = ["pk", "job", "name", "type", "size", "creation_time", is_active, output_download]
+    list_filter = [SoftDeleteStateFilter]
+    list_select_related = ["job"]
+    search_fields = ["=job__id", "name", "type"]
+    fields = ["job", "name", "type", "size", "source", "creation_time", "deletion_time", output_download]
+    readonly_fields = fields

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from config.admin_base import ReadOnlyModelAdmin
 from notifications.models import NotificationDelivery
 
 
 @admin.register(NotificationDelivery)
-class NotificationDeliveryAdmin(admin.ModelAdmin):
+class NotificationDeliveryAdmin(ReadOnlyModelAdmin):
     list_display = ("pk", "job_id", "action", "kind", "status", "attempts", "created_time", "sent_time")
     list_filter = ("kind", "status", "action")
     search_fields = ("=job__id",)
@@ -27,12 +28,3 @@ class NotificationDeliveryAdmin(admin.ModelAdmin):
     )
     # The job column shows its id: no join per row, and the change page links the job.
     show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

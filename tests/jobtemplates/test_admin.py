@@ -1,6 +1,7 @@
 """The templates' admin, as a curator uses it (Django's test client, logged in as a superuser): the
 changelist with its filters and search, read-only template pages (parameters; graph, derived inputs,
-outputs and parameters), "Import a template" with every problem shown, export, and the actions.
+outputs and parameters), "Import a template" with every problem shown, export, and the actions; and the
+read-only pages of jobs and job outputs.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import pytest
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 
 from contracts.models import Domain
-from jobtemplates.models import JobTemplate
+from jobtemplates.models import Job, JobOutput, JobTemplate
+from jobtemplates.services.jobs import job_output_write
 from jobtemplates.services.templates import template_export, template_import
-from tests.factories import UserFactory
+from tests.factories import JobFactory, UserFactory
 from tests.jobtemplates.conftest import meta_body
 
 pytestmark = pytest.mark.django_db
@@ -301,3 +304,93 @@ class TestExportAndActions:
             "dogs_dummy_image_class_train",
             "dogs_dummy_image_class_predict",
         ]
+
+
+# --- jobs and job outputs (read-only) --------------------------------------------------------------
+
+
+class TestJobs:
+    @pytest.fixture
+    def jobs(self, templates, user, other_user, settings, tmp_path) -> dict[str, Job]:
+        """alice's finished train job with a model, bob's errored predict job, a running job at 40 %, a
+        soft-deleted job, and a meta-job with one child."""
+        settings.MEDIA_ROOT = tmp_path / "media"
+        train, predict = templates["train"], templates["predict"]
+        made = {
+            "finished": JobFactory(template=train, creator=user, finished=True),
+            "errored": JobFactory(template=predict, creator=other_user, errored=True, error_reason="ValueError: nope"),
+            "running": JobFactory(template=train, creator=user, running=True, progress=0.4),
+            "gone": JobFactory(template=train, creator=user, finished=True, deletion_time=timezone.now()),
+            "meta": JobFactory(template=templates["meta"], creator=user, running=True),
+        }
+        made["child"] = JobFactory(template=train, creator=user, parent=made["meta"], child_name="train")
+        job_output_write(job=made["finished"], name="model", output_type="BLOB<'weights'>", data=b"weights")
+        return made
+
+    @staticmethod
+    def listed_pks(response) -> list[int]:
+        assert response.status_code == 200, response.content[:500]
+        return sorted(row.pk for row in response.context["cl"].result_list)
+
+    def test_the_changelist_with_its_filters_and_search(self, browser, jobs, templates, other_user):
+        response = browser.get(f"{ADMIN}/job/")
+        assert self.listed_pks(response) == sorted(job.pk for job in jobs.values())
+        titles = [spec.title for spec in response.context["cl"].filter_specs]
+        assert titles == ["status", "template", "creator", "state"]
+        cases = {
+            "status__exact=errored": [jobs["errored"].pk],
+            f"template__id__exact={templates['predict'].pk}": [jobs["errored"].pk],
+            f"creator__id__exact={other_user.pk}": [jobs["errored"].pk],
+            "state=deleted": [jobs["gone"].pk],
+            "q=ValueError": [jobs["errored"].pk],  # the error reason
+            "q=bob": [jobs["errored"].pk],  # the creator
+            "q=dogs_train_and": [jobs["meta"].pk],  # the template
+        }
+        for query, expected in cases.items():
+            assert self.listed_pks(browser.get(f"{ADMIN}/job/?{query}")) == expected, query
+        assert jobs["gone"].pk not in self.listed_pks(browser.get(f"{ADMIN}/job/?state=active"))
+        assert "40%" in page_text(browser.get(f"{ADMIN}/job/?status__exact=running"))
+
+    def test_a_job_page_shows_its_outputs_with_download_links(self, browser, jobs):
+        job = jobs["finished"]
+        output = JobOutput.objects.get(job=job, name="model")
+        response = browser.get(f"{ADMIN}/job/{job.pk}/change/")
+        html = page_text(response)
+        assert [formset.opts.model.__name__ for formset in response.context["inline_admin_formsets"]] == ["JobOutput"]
+        link = f"/v1/job-outputs/{output.pk}/download"
+        assert f'href="{link}"' in html and "BLOB&lt;&#x27;weights&#x27;&gt;" in html and "100%" in html
+        download = browser.get(link)
+        assert download.status_code == 200 and b"".join(download.streaming_content) == b"weights"
+
+    def test_a_job_page_shows_its_error_and_a_meta_job_its_children(self, browser, jobs):
+        assert "ValueError: nope" in page_text(browser.get(f"{ADMIN}/job/{jobs['errored'].pk}/change/"))
+        response = browser.get(f"{ADMIN}/job/{jobs['meta'].pk}/change/")
+        inline_names = [formset.opts.verbose_name_plural for formset in response.context["inline_admin_formsets"]]
+        assert inline_names == ["job outputs", "child jobs"]
+        assert f"{ADMIN}/job/{jobs['child'].pk}/change/" in page_text(response)
+
+    def test_jobs_are_never_added_changed_or_deleted_here(self, browser, jobs):
+        job = jobs["running"]
+        assert browser.get(f"{ADMIN}/job/add/").status_code == 403
+        edit = browser.post(f"{ADMIN}/job/{job.pk}/change/", {"description": "edited", "status": "finished"})
+        assert edit.status_code == 403
+        assert browser.get(f"{ADMIN}/job/{job.pk}/delete/").status_code == 403
+        job.refresh_from_db()
+        assert job.description != "edited" and job.status == "running"
+        assert 'name="_save"' not in page_text(browser.get(f"{ADMIN}/job/{job.pk}/change/"))
+
+    def test_the_outputs_changelist(self, browser, jobs):
+        output = JobOutput.objects.get(job=jobs["finished"], name="model")
+        html = page_text(browser.get(f"{ADMIN}/joboutput/"))
+        assert f'href="/v1/job-outputs/{output.pk}/download"' in html
+        assert self.listed_pks(browser.get(f"{ADMIN}/joboutput/?q=model")) == [output.pk]
+        assert self.listed_pks(browser.get(f"{ADMIN}/joboutput/?state=deleted")) == []
+        assert page_text(browser.get(f"{ADMIN}/joboutput/{output.pk}/change/"))
+        assert browser.get(f"{ADMIN}/joboutput/add/").status_code == 403
+
+    def test_only_staff_get_in(self, jobs):
+        outsider = Client()
+        outsider.force_login(UserFactory(username="carol"))
+        for url in (f"{ADMIN}/job/", f"{ADMIN}/joboutput/", f"{ADMIN}/job/{jobs['finished'].pk}/change/"):
+            response = outsider.get(url)
+            assert response.status_code == 302 and "/admin/login/" in response["Location"], url
