@@ -107,7 +107,12 @@ class JobContractFactory(factory.django.DjangoModelFactory):
 
 
 class DockerImageFactory(factory.django.DjangoModelFactory):
-    """A docker image; ``tasks=["Train", …]`` names its contracts (rows made when missing)."""
+    """A docker image; ``tasks=["Train", …]`` names its contracts (rows made when missing).
+
+    Unless told, it stands on catalogue rows as UFDL's seed has them, made once and then shared: domain
+    ``ic``, scikit-learn 1 (so its type is ``DockerImage<Domain<'Image Classification'>,
+    Framework<'scikit-learn', '1'>>``), CUDA 11.1, Pascal GPUs, Apache 2.0. The catalogue factories
+    called on their own make fresh rows instead."""
 
     class Meta:
         model = "contracts.DockerImage"
@@ -117,14 +122,16 @@ class DockerImageFactory(factory.django.DjangoModelFactory):
     version = "1.0"
     url = factory.LazyAttribute(lambda i: f"registry.example.com/{i.name}:{i.version}")
     registry_url = "registry.example.com"
-    registry_username = "deployer"
+    registry_username = "public"
     registry_password = "registry-secret-do-not-leak"
-    cuda_version = factory.SubFactory(CUDAVersionFactory)
-    framework = factory.SubFactory(FrameworkFactory)
+    cuda_version = factory.SubFactory(CUDAVersionFactory, version="11.1", min_driver_version="455.23")
+    framework = factory.SubFactory(FrameworkFactory, name="scikit-learn", version="1")
     domain = factory.SubFactory(DomainFactory)
-    min_hardware_generation = factory.SubFactory(HardwareFactory)
+    min_hardware_generation = factory.SubFactory(
+        HardwareFactory, generation="Pascal", min_compute_capability=6.0, max_compute_capability=7.0
+    )
     cpu = False
-    licence = factory.SubFactory(LicenceFactory)
+    licence = factory.SubFactory(LicenceFactory, name="Apache 2.0")
 
     @factory.post_generation
     def tasks(self, create, extracted, **kwargs):
@@ -133,16 +140,17 @@ class DockerImageFactory(factory.django.DjangoModelFactory):
 
 
 class PretrainedModelFactory(factory.django.DjangoModelFactory):
+    """A pretrained model on the docker images' rows (``ic``, scikit-learn 1, Apache 2.0); no description
+    or source."""
+
     class Meta:
         model = "contracts.PretrainedModel"
 
     name = factory.Sequence(lambda n: f"model{n}")
-    description = "a pretrained model"
     url = factory.LazyAttribute(lambda m: f"https://models.example.com/{m.name}.pth")
-    source = factory.LazyAttribute(lambda m: f"https://models.example.com/{m.name}")
-    framework = factory.SubFactory(FrameworkFactory)
+    framework = factory.SubFactory(FrameworkFactory, name="scikit-learn", version="1")
     domain = factory.SubFactory(DomainFactory)
-    licence = factory.SubFactory(LicenceFactory)
+    licence = factory.SubFactory(LicenceFactory, name="Apache 2.0")
     metadata = factory.LazyFunction(dict)
 
 

@@ -10,18 +10,17 @@ from contracts.contracts import CONTRACTS
 from contracts.types import TYPE_CLASSES, json_schema, parse_type, validate_value
 from jobtemplates.models import TemplateScope
 from jobtemplates.resident import register_job_output_binding
-from tests.contracts.factories_resident import (
+from tests.contracts.factories_resident import job_output
+from tests.factories import (
     CUDAVersionFactory,
     DatasetFactory,
     DockerImageFactory,
     DomainFactory,
     FrameworkFactory,
+    GroupFactory,
     HardwareFactory,
     PretrainedModelFactory,
-    job_output,
-    speech_domain,
 )
-from tests.factories import GroupFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -132,11 +131,11 @@ class TestJobContracts:
 class TestGetAllValues:
     def test_catalogue_types(self, client):
         domain = DomainFactory()
-        speech = speech_domain()
-        framework = FrameworkFactory()
-        HardwareFactory()
-        CUDAVersionFactory()
-        image = DockerImageFactory()
+        speech = DomainFactory(name="sp")
+        framework = FrameworkFactory(name="scikit-learn", version="1")
+        HardwareFactory(generation="Pascal")
+        CUDAVersionFactory(version="11.1")
+        image = DockerImageFactory()  # on those rows
         model = PretrainedModelFactory()
         assert [row["pk"] for row in client.get(values_url("Domain")).json()] == [domain.pk, speech.pk]
         assert client.get(values_url("Domain<'Speech'>")).json() == [
@@ -189,7 +188,7 @@ class TestGetAllValues:
         public = DatasetFactory(creator=other_user, is_public=True)
         shared = DatasetFactory(creator=other_user, project=project)
         hidden = DatasetFactory(creator=other_user)
-        speech = DatasetFactory(creator=user, domain=speech_domain())
+        speech = DatasetFactory(creator=user, domain=DomainFactory(name="sp"))
         visible_ic = [own.pk, public.pk, shared.pk]
         for type_string in (
             "Dataset<Domain<'Image Classification'>>",

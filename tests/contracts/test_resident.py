@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from config.errors import InvalidRequest
 from contracts.api.serializers import DockerImageSerializer
-from contracts.models import DockerImage
+from contracts.models import Dataset, DockerImage, Domain, Licence
 from contracts.resident import (
     REF_KEY,
     FieldName,
@@ -27,22 +27,21 @@ from contracts.resident import (
     value_problems,
 )
 from contracts.resident.catalogue import domain_value
+from contracts.services.datasets import dataset_create
 from contracts.types import TYPE_CLASSES, json_schema, make_literal, parse_type, validate_value
 from jobtemplates.models import JobOutput, TemplateScope
 from jobtemplates.resident import register_job_output_binding
-from tests.contracts.factories_resident import (
+from tests.contracts.factories_resident import job_output
+from tests.factories import (
     CUDAVersionFactory,
     DatasetFactory,
     DockerImageFactory,
     DomainFactory,
     FrameworkFactory,
+    GroupFactory,
     HardwareFactory,
     PretrainedModelFactory,
-    datasets_through_the_service,
-    job_output,
-    speech_domain,
 )
-from tests.factories import GroupFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -86,6 +85,25 @@ def own_type(type_string: str, value: dict) -> str:
         return f"Dataset<{domain}>"
     framework = value["framework"]
     return f"{type_string}<{domain}, Framework<{literal(framework['name'])}, {literal(framework['version'])}>>"
+
+
+def datasets_through_the_service(*, creator, project) -> list[Dataset]:
+    """Datasets made the way the API and the demo seeding make them (``dataset_create``) on the seeded
+    catalogue, one per shape a value can take: public, in a project, plain; two domains."""
+    licence = Licence.objects.get(name="CC-BY-4.0")
+    image_classification = Domain.objects.get(name="ic")
+    return [
+        dataset_create(creator=creator, name="digits", domain=image_classification, licence=licence, is_public=True),
+        dataset_create(
+            creator=creator,
+            name="birds",
+            domain=image_classification,
+            licence=licence,
+            description="Birds, by species",
+            project=project,
+        ),
+        dataset_create(creator=creator, name="speech", domain=Domain.objects.get(name="sp"), licence=licence),
+    ]
 
 
 class TestRegistry:
@@ -178,7 +196,7 @@ class TestDatasetVisibility:
         assert codes(problems_of(IC_DATASET, dataset.pk, user=user)) == [("value", "not_found")]
 
     def test_the_type_filter_applies(self, user):
-        speech = DatasetFactory(creator=user, domain=speech_domain())
+        speech = DatasetFactory(creator=user, domain=DomainFactory(name="sp"))
         assert codes(problems_of(IC_DATASET, speech.pk, user=user)) == [("value", "not_found")]
         assert problems_of("PK<Dataset>", speech.pk, user=user) == []
         assert problems_of("PK<Dataset<Domain<'Speech'>>>", speech.pk, user=user) == []
@@ -242,7 +260,7 @@ class TestNames:
 
     def test_the_other_name_rules(self, user):
         domain = DomainFactory()
-        hardware = HardwareFactory()
+        hardware = HardwareFactory(generation="Pascal")
         cuda = CUDAVersionFactory(version="12.1")
         assert resolve_value(parse_type("Name<Domain>"), "Image Classification", user=user) == domain
         assert resolve_value(parse_type("Name<Hardware>"), "Pascal", user=user) == hardware
@@ -367,7 +385,7 @@ class TestSchemas:
         mine = DatasetFactory(creator=user, name="mine", version=1)
         public = DatasetFactory(creator=other_user, is_public=True, name="public", version=2)
         DatasetFactory(creator=other_user, name="hidden")
-        DatasetFactory(creator=user, domain=speech_domain())
+        DatasetFactory(creator=user, domain=DomainFactory(name="sp"))
         assert schema_for(parse_type(IC_DATASET), user=user) == {"enum": [mine.pk, public.pk]}
         assert schema_for(parse_type("Name<Dataset<Domain<'Image Classification'>>>"), user=user) == {
             "enum": ["mine v1", "public v2"]
