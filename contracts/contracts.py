@@ -8,7 +8,7 @@ such as ``Train<Domain<'Image Classification'>, Framework<'scikit-learn', '1'>>`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from types import MappingProxyType
@@ -110,7 +110,7 @@ class ContractInstance:
     def __str__(self) -> str:
         return self._text
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[[str], ContractInstance], tuple[str]]:
         return (parse_contract, (self._text,))
 
     def type_parameters(self) -> dict[str, Type]:

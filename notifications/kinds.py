@@ -209,14 +209,14 @@ def merge_actions(
     """
     sourced: dict[str, list[tuple[Notification, bool]]] = {}  # action → [(notification, explicit)]
     if override is None or override.keep_default:
-        for action, items in defaults.items():
-            sourced.setdefault(action, []).extend((item, False) for item in items)
+        for action, notifications in defaults.items():
+            sourced.setdefault(action, []).extend((item, False) for item in notifications)
     if override is not None:
-        for action, items in override.actions.items():
-            sourced.setdefault(action, []).extend((item, True) for item in items)
+        for action, notifications in override.actions.items():
+            sourced.setdefault(action, []).extend((item, True) for item in notifications)
     merged = {}
-    for action, items in sourced.items():
-        kept = _unique([item for item, explicit in items if not (is_child and _suppressed(item, explicit))])
+    for action, pairs in sourced.items():
+        kept = _unique([item for item, explicit in pairs if not (is_child and _suppressed(item, explicit))])
         if kept:
             merged[action] = kept
     return merged

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contracts.types.registry import TYPE_CLASSES
 from contracts.types.subtyping import is_subtype
-from contracts.types.values import LiteralType, Type
+from contracts.types.values import LiteralType, NamedType, Type
 
 
 def is_abstract(type_: Type) -> bool:
@@ -16,6 +16,7 @@ def is_abstract(type_: Type) -> bool:
     """
     if type(type_) is LiteralType:
         return False
+    assert isinstance(type_, NamedType)  # a type value that is not a literal is named
     return type_.type_class.abstract or any(is_abstract(argument) for argument in type_.args)
 
 
@@ -26,7 +27,10 @@ def is_json_type(type_: Type) -> bool:
 
 def is_binary_type(type_: Type) -> bool:
     """Whether values of the type are bytes (``Model``, ``BLOB``, ``Compressed``)."""
-    return type(type_) is not LiteralType and type_.type_class.binary
+    if type(type_) is LiteralType:
+        return False
+    assert isinstance(type_, NamedType)  # a type value that is not a literal is named
+    return type_.type_class.binary
 
 
 def is_server_resident(type_: Type) -> bool:
@@ -36,4 +40,7 @@ def is_server_resident(type_: Type) -> bool:
 
 def is_reference_type(type_: Type) -> bool:
     """Whether a value of the type points at a server row (``PK``, ``Name``, ``JobOutput``)."""
-    return type(type_) is not LiteralType and type_.type_class.reference
+    if type(type_) is LiteralType:
+        return False
+    assert isinstance(type_, NamedType)  # a type value that is not a literal is named
+    return type_.type_class.reference

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 class ParseError(ValueError):
     """Base of the parse errors: ``Error parsing <subject> "<text>": <cause>``.
@@ -23,11 +25,11 @@ class ParseError(ValueError):
         self.position = position
         super().__init__(f'Error parsing {self.subject} "{text}": {cause}')
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[..., ParseError], tuple[type[ParseError], str, str, str, int | None]]:
         return (_rebuild_error, (type(self), self.text, self.cause, self.reason, self.position))
 
 
-def _rebuild_error(cls, text, cause, reason, position):
+def _rebuild_error(cls: type[ParseError], text: str, cause: str, reason: str, position: int | None) -> ParseError:
     # Keyword-only arguments defeat BaseException's default pickling; this rebuilds it.
     return cls(text, cause, reason=reason, position=position)
 

@@ -54,9 +54,13 @@ def tokenize(text: str) -> list[Token]:
             append((STRING, value, index))
             index = end
         elif char.isspace():
-            index = _SPACE_RUN.match(text, index).end()
+            space = _SPACE_RUN.match(text, index)
+            assert space is not None  # text[index] is whitespace, so the run holds at least it
+            index = space.end()
         else:
-            end = _WORD_RUN.match(text, index).end()
+            word = _WORD_RUN.match(text, index)
+            assert word is not None  # text[index] is none of the above, so the run holds at least it
+            end = word.end()
             append((WORD, text[index:end], index))
             index = end
     append((END, "", length))

@@ -8,8 +8,9 @@ whose head is not a type name.
 
 from __future__ import annotations
 
-from collections.abc import Container, Mapping
+from collections.abc import Container, Mapping, Sequence
 from functools import lru_cache
+from typing import NoReturn
 
 from contracts.types.errors import TypeParseError
 from contracts.types.grammar import CLOSE, COMMA, END, OPEN, STRING, WORD, Token, describe_token, tokenize
@@ -92,10 +93,10 @@ class _Parser:
         self.index += 1
         return token
 
-    def fail(self, cause: str, *, reason: str = "syntax", position: int | None = None) -> None:
+    def fail(self, cause: str, *, reason: str = "syntax", position: int | None = None) -> NoReturn:
         raise TypeParseError(self.text, cause, reason=reason, position=position)
 
-    def fail_expected(self, expected: str, found: Token) -> None:
+    def fail_expected(self, expected: str, found: Token) -> NoReturn:
         position = found[2]
         if not self.text.strip():
             self.fail("empty type-string", position=position)
@@ -142,7 +143,7 @@ class _Parser:
         if kind == STRING:
             return LiteralType(_literal_base("str"), value)
         self.fail_expected("a type", token)
-        raise AssertionError("unreachable")
+        raise AssertionError("unreachable")  # fail_expected raises; ruff's RET503 does not read NoReturn
 
     def parse_arguments(self) -> list[Type] | None:
         """Read ``<type, ...>`` if the next token opens one (a trailing comma is allowed)."""
@@ -178,7 +179,7 @@ class _Parser:
         return _apply(type_class, arguments)
 
 
-def _arguments_problem(type_class: TypeClass, arguments) -> tuple[str, str] | None:
+def _arguments_problem(type_class: TypeClass, arguments: Sequence[Type]) -> tuple[str, str] | None:
     """What is wrong with applying the class to these arguments, as (reason, cause); None if nothing."""
     parameters = type_class.parameters
     count = len(arguments)
@@ -201,7 +202,9 @@ def _argument_problem(type_class: TypeClass, parameter: TypeParameter, argument:
                 "literal_argument",
                 f"the {parameter.name} of {type_class.name} must be a type, not the literal {argument}",
             )
-        if parameter.minimum is not None and argument.value < parameter.minimum:
+        value = argument.value
+        # A minimum sits on a numeric bound, which the literal has just passed: it is a number.
+        if parameter.minimum is not None and isinstance(value, int | float) and value < parameter.minimum:
             return (
                 "literal_argument",
                 f"the {parameter.name} of {type_class.name} must be at least {parameter.minimum}, not {argument}",
@@ -219,7 +222,7 @@ def _arity_message(type_class: TypeClass, count: int) -> str:
     )
 
 
-def _apply(type_class: TypeClass, arguments) -> NamedType:
+def _apply(type_class: TypeClass, arguments: Sequence[Type]) -> NamedType:
     parameters = type_class.parameters
     if len(arguments) < len(parameters):
         arguments = list(arguments) + [parameter.bound for parameter in parameters[len(arguments) :]]

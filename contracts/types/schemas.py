@@ -80,6 +80,7 @@ def json_schema(type_: Type, *, resolver: Resolver | None = None) -> Schema | No
 def _schema_of(type_: Type, context: SchemaContext) -> Schema | None:
     if type(type_) is LiteralType:
         return {"const": type_.value}
+    assert isinstance(type_, NamedType)  # a type value that is not a literal is named
     build = type_.type_class.schema
     return None if build is None else build(type_, context)
 
@@ -132,7 +133,8 @@ def array_schema(type_: NamedType, context: SchemaContext) -> Schema:
     schema: Schema = {"type": "array", "items": context.nested(element)}
     if at_top:
         schema["definitions"] = context.definitions
-    if type(size) is LiteralType:
+    # The size's bound is int: a literal size is an int.
+    if type(size) is LiteralType and isinstance(size.value, int):
         if size.value > 0:
             schema["minItems"] = size.value
         schema["maxItems"] = size.value
@@ -203,6 +205,7 @@ def _unwrapped_field_schema(field: RowField, argument: Type | None, context: Sch
         return {"const": argument.value}
     if field.type is None:
         # A declared schema (UFDL's lengths and minimums); an unconstrained argument (str) keeps it.
+        assert field.schema is not None  # a RowField has a type or a schema
         return copy.deepcopy(dict(field.schema))
     from contracts.types.parser import parse_type  # the parser imports the catalogue, which imports us
 
@@ -214,7 +217,7 @@ def _unwrapped_field_schema(field: RowField, argument: Type | None, context: Sch
 
 def _attribute_schema(row_type: Type, attribute: str, context: SchemaContext) -> Schema:
     """The schema of one field of ``row_type``'s rows (a docker image's domain: its description)."""
-    if type(row_type) is LiteralType or not row_type.type_class.row_fields:
+    if not isinstance(row_type, NamedType) or not row_type.type_class.row_fields:
         raise TypeError(f"{row_type} is not a row type: it has no field {attribute!r}")
     field = row_type.type_class.row_field(attribute)
     return _field_schema(field, _arguments_by_field(row_type).get(attribute), context)

@@ -15,6 +15,7 @@ def row_filters(type_: Type) -> dict[str, LiteralValue]:
     """
     if type(type_) is LiteralType:
         return {}
+    assert isinstance(type_, NamedType)  # a type value that is not a literal is named
     if type_.type_class in (TYPE_CLASSES["PK"], TYPE_CLASSES["Name"]):
         return row_filters(type_.args[0])
     filters: dict[str, LiteralValue] = {}

@@ -7,6 +7,7 @@ and ``LiteralType`` (a constant such as ``'x'``, ``5``, ``2.5`` or ``@true``). B
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ class Type:
     def __repr__(self) -> str:
         return f"parse_type({str(self)!r})"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[[str], Type], tuple[str]]:
         # Pickle (and deepcopy) by canonical text: the default slot protocol would trip __setattr__.
         return (_parse_canonical, (str(self),))
 
