@@ -8,6 +8,9 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import UserFactory
 
+# Real Celery workers and what they share with the test process, for any test package (tests/e2e.py).
+pytest_plugins = ["tests.e2e"]
+
 
 def bearer_client(user=None) -> APIClient:
     """An API client that sends ``Authorization: Bearer <access>`` for ``user`` (none: anonymous)."""

@@ -12,7 +12,8 @@ from jobtemplates.services.jobs import job_cancel, job_create
 from jobtemplates.services.jobs.reaping import jobs_reap
 from jobtemplates.services.templates import template_import
 from tests.conftest import bearer_client
-from tests.executors.conftest import dataset_input, wait_for_status
+from tests.e2e import wait_for_status
+from tests.executors.conftest import dataset_input
 from tests.workers import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

@@ -25,12 +25,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from jobtemplates.models import Job
 from jobtemplates.services.jobs import job_create
 from notifications.models import NotificationDelivery
-from tests.executors.conftest import (  # noqa: F401  (fixtures)
-    fast_clocks,
-    shared_media,
-    wait_for_status,
-    worker_queue,
-)
+from tests.e2e import wait_for_status
 from tests.notifications.conftest import GROUP_PREFIX, templates_for
 from tests.workers import REPO, WorkerProcess, database_url, wait_until
 

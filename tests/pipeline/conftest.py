@@ -1,5 +1,5 @@
-"""Pipeline fixtures: the scikit-learn templates as shipped, small image datasets on disk, and the real
-worker of the executors' end-to-end tests."""
+"""Pipeline fixtures: the scikit-learn templates as shipped and small image datasets on disk (the real
+worker comes from the end-to-end plugin, tests/e2e.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,6 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 from PIL import Image
-
-# The end-to-end machinery (a worker process on its own queue, a media folder it shares), reused.
-from tests.executors.conftest import fast_clocks, shared_media, worker, worker_queue  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[2]
 BUILTIN = REPO / "templates" / "builtin"

@@ -22,7 +22,7 @@ from executors.builtin.classifiers import classify, model_load
 from executors.builtin.images import Preprocessing
 from jobtemplates.services.templates import template_import
 from tests.conftest import bearer_client
-from tests.executors.conftest import wait_for_status
+from tests.e2e import wait_for_status
 from tests.pipeline.conftest import IC_DATASET, PIPELINE_TEMPLATES, SKLEARN_MODEL, run_command, template_body
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
