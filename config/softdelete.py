@@ -68,9 +68,8 @@ def hard_delete(*, instance: models.Model) -> None:
         with transaction.atomic():
             instance.delete()
     except (ProtectedError, RestrictedError) as exc:
-        referencing = sorted({f"{obj._meta.verbose_name} {obj}" for obj in list(exc.protected_objects)[:20]})
-        if isinstance(exc, RestrictedError):
-            referencing = sorted({f"{obj._meta.verbose_name} {obj}" for obj in list(exc.restricted_objects)[:20]})
+        blocking = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+        referencing = sorted({f"{obj._meta.verbose_name} {obj}" for obj in list(blocking)[:20]})
         raise Conflict(
             f"{instance} is still referenced and cannot be deleted.",
             code="referenced",

@@ -114,7 +114,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return _drf_response(exc)
     if isinstance(exc, ProtectedError | RestrictedError):
         set_rollback()
-        objects = sorted({str(obj) for obj in list(getattr(exc, "protected_objects", None) or [])[:10]})
+        blocking = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+        objects = sorted({str(obj) for obj in list(blocking)[:10]})
         problems = [Problem(path="", code="referenced", message=f"referenced by {name}") for name in objects]
         return Response(
             error_body(

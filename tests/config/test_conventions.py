@@ -93,3 +93,31 @@ class TestDocsAndHealth:
         response = anon_client.get("/healthz")
         assert response.status_code == 503
         assert response.json()["broker"]["ok"] is False
+
+
+def test_a_restricted_delete_is_a_409_naming_what_blocks_it():
+    """RESTRICT relations raise RestrictedError (restricted_objects, not protected_objects)."""
+    from django.db.models import RestrictedError
+
+    from config.api.exception_handler import exception_handler
+    from config.errors import Conflict
+    from config.softdelete import hard_delete
+
+    class Blocker:
+        _meta = type("Meta", (), {"verbose_name": "job"})()
+
+        def __str__(self) -> str:
+            return "7"
+
+    class Row:
+        def delete(self):
+            raise RestrictedError("restricted", {Blocker()})
+
+        def __str__(self) -> str:
+            return "row 1"
+
+    with pytest.raises(Conflict) as caught:
+        hard_delete(instance=Row())
+    assert [p.message for p in caught.value.problems] == ["referenced by job 7"]
+    response = exception_handler(RestrictedError("restricted", {Blocker()}), {})
+    assert response.status_code == 409 and response.data["errors"][0]["message"] == "referenced by 7"
