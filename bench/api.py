@@ -41,13 +41,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # run as a script from anywhere
+
+from bench.common import Process, fresh_database, wait_for  # noqa: E402
 
 PYTHON = sys.executable
 ADMIN, USER, PASSWORD = "bench-admin", "bench-user", "bench-password-1"
@@ -57,36 +58,6 @@ DOGS_TRAIN_FILE = REPO / "templates" / "ufdl" / "image-classification__0010_dogs
 
 
 # --- the database and the server -------------------------------------------------------------------
-
-
-def fresh_database(workdir: Path) -> tuple[str, Callable[[], None]]:
-    """A DATABASE_URL for a new, empty database and a function that removes it."""
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith(("postgres://", "postgresql://")):
-        return f"sqlite:///{workdir / 'bench.sqlite3'}", lambda: None
-    import dj_database_url
-    import psycopg2
-
-    settings = dj_database_url.parse(base)
-    name = f"{settings['NAME']}_bench_api"
-    server = {
-        "host": settings["HOST"] or None,
-        "port": settings["PORT"] or None,
-        "user": settings["USER"],
-        "password": settings["PASSWORD"] or None,
-        "dbname": "postgres",
-    }
-
-    def execute(statement: str) -> None:
-        connection = psycopg2.connect(**server)
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
-        connection.close()
-
-    execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    execute(f'CREATE DATABASE "{name}"')
-    return base.rsplit("/", 1)[0] + "/" + name, lambda: execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def manage(env: dict[str, str], *args: str) -> str:
@@ -102,20 +73,25 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
-    command = [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
-    server = subprocess.Popen(command, cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+def start_server(env: dict[str, str], port: int, log: Path) -> Process:
+    server = Process(
+        [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"], env=env, log=log
+    )
+
+    def healthy() -> bool:
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return server
+            return connection.getresponse().status == 200
         except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    raise SystemExit(f"the server did not start; see {log}")
+            return False
+
+    try:
+        wait_for(healthy, timeout=30, interval=0.2, what=f"the server (see {log})", processes=[server])
+    except SystemExit:
+        server.stop()
+        raise
+    return server
 
 
 # --- the HTTP side ---------------------------------------------------------------------------------
@@ -333,7 +309,7 @@ def main() -> None:
     sizes = sorted(int(size) for size in options.sizes.split(","))
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-api-"))
-    database_url, drop_database = fresh_database(workdir)
+    database_url, drop_database = fresh_database(workdir, "bench_api")
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -431,11 +407,7 @@ def main() -> None:
                 )
     finally:
         if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            server.stop()
         if not options.keep:
             from django.conf import settings
 

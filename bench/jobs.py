@@ -36,22 +36,21 @@ import argparse
 import json
 import os
 import random
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from anywhere
 
-PYTHON = sys.executable
+from bench.common import Process, fresh_database, wait_for  # noqa: E402
+from tests.workers import celery_worker_command  # noqa: E402
+
 IC_DATASET = "PK<Dataset<Domain<'Image Classification'>>>"
 FINAL = ("finished", "errored", "cancelled")
 
@@ -59,39 +58,9 @@ FINAL = ("finished", "errored", "cancelled")
 # --- setting up ------------------------------------------------------------------------------------
 
 
-def fresh_database(workdir: Path, embedded: bool) -> tuple[str, Callable[[], None]]:
-    """A DATABASE_URL for a new, empty database and a function that removes it."""
-    base = os.environ.get("DATABASE_URL", "")
-    if embedded or not base.startswith(("postgres://", "postgresql://")):
-        return f"sqlite:///{workdir / 'bench.sqlite3'}", lambda: None
-    import dj_database_url
-    import psycopg2
-
-    parsed = dj_database_url.parse(base)
-    name = f"{parsed['NAME']}_bench_jobs"
-    server = {
-        "host": parsed["HOST"] or None,
-        "port": parsed["PORT"] or None,
-        "user": parsed["USER"],
-        "password": parsed["PASSWORD"] or None,
-        "dbname": "postgres",
-    }
-
-    def execute(statement: str) -> None:
-        connection = psycopg2.connect(**server)
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
-        connection.close()
-
-    execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    execute(f'CREATE DATABASE "{name}"')
-    return base.rsplit("/", 1)[0] + "/" + name, lambda: execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def configure(options: argparse.Namespace, workdir: Path) -> dict:
     """Point this process (and, through the environment, every worker) at the fresh setup."""
-    database_url, drop = fresh_database(workdir, options.embedded)
+    database_url, drop = fresh_database(workdir, "bench_jobs", embedded=options.embedded)
     var = workdir / "var"
     broker = os.environ.get("CELERY_BROKER_URL", "")
     if options.embedded or not broker:
@@ -152,74 +121,13 @@ def seed() -> dict:
     return {"user": user, "templates": templates, "dataset": dataset}
 
 
-class Worker:
-    """A celery worker process in its own process group, logging to a file."""
-
-    def __init__(self, command: list[str], *, env: dict[str, str], cwd: Path, log: Path):
-        self.log = log
-        self.handle = log.open("w")
-        self.process = subprocess.Popen(
-            command, cwd=cwd, env=env, stdout=self.handle, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-    def check(self) -> None:
-        if self.process.poll() is not None:
-            raise SystemExit(f"a worker exited ({self.process.returncode}); see {self.log}")
-
-    def stop(self) -> None:
-        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
-            if self.process.poll() is not None:
-                break
-            try:
-                os.killpg(self.process.pid, sig)
-                self.process.wait(timeout=wait)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                pass
-        self.handle.close()
-
-
-def worker_command(app: str, queue: str, hostname: str, concurrency: int) -> list[str]:
-    return [
-        PYTHON,
-        "-m",
-        "celery",
-        "-A",
-        app,
-        "worker",
-        "--pool",
-        "prefork",
-        "--concurrency",
-        str(concurrency),
-        "--queues",
-        queue,
-        "--hostname",
-        hostname,
-        "--without-mingle",
-        "--without-gossip",
-        "--loglevel",
-        "WARNING",
-    ]
-
-
-def wait_for(
-    condition: Callable[[], bool], *, timeout: float, interval: float, what: str, workers: list[Worker] = ()
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        for worker in workers:
-            worker.check()
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
-
-
 # --- the two sides ---------------------------------------------------------------------------------
 
 
 class Service:
     """Jobs through the service: create-job, then the job's row until it is final."""
 
-    def __init__(self, setup: dict, data: dict, workers: list[Worker]):
+    def __init__(self, setup: dict, data: dict, workers: list[Process]):
         from jobtemplates.services.jobs import enqueueing
 
         self.user, self.templates, self.dataset = data["user"], data["templates"], data["dataset"]
@@ -254,14 +162,14 @@ class Service:
                 return True
             return False
 
-        wait_for(final, timeout=timeout, interval=poll, what=f"job {job_id}", workers=self.workers)
+        wait_for(final, timeout=timeout, interval=poll, what=f"job {job_id}", processes=self.workers)
         return seen[0]
 
 
 class Raw:
     """Raw Celery tasks of bench/raw_app.py: send, then wait for the marker file."""
 
-    def __init__(self, setup: dict, raw_dir: Path, workers: list[Worker]):
+    def __init__(self, setup: dict, raw_dir: Path, workers: list[Process]):
         from celery import Celery
 
         self.done = raw_dir / "done"
@@ -337,7 +245,7 @@ def section_latency(service: Service, raw: Raw, options) -> dict:
             timeout=60,
             interval=options.poll,
             what=f"raw task {n}",
-            workers=raw.workers,
+            processes=raw.workers,
         )
         seen = time.time()
         if index >= 0:
@@ -508,7 +416,7 @@ def section_throughput(service: Service, raw: Raw, options) -> dict:
     for _ in range(count):
         raw.send()
     sent = time.time()
-    wait_for(lambda: raw.count_done() >= raw.next, timeout=1800, interval=0.02, what="raw tasks", workers=raw.workers)
+    wait_for(lambda: raw.count_done() >= raw.next, timeout=1800, interval=0.02, what="raw tasks", processes=raw.workers)
     raw_seen = time.time()
     ran = [raw.ran_at(n) for n in range(first, raw.next)]
     raw_total = raw_seen - started
@@ -523,7 +431,7 @@ def section_throughput(service: Service, raw: Raw, options) -> dict:
         timeout=3600,
         interval=0.05,
         what=f"{count} jobs",
-        workers=service.workers,
+        processes=service.workers,
     )
     seen = time.time()
     statuses = Counter(Job.objects.filter(pk__in=ids).values_list("status", flat=True))
@@ -557,7 +465,7 @@ def section_throughput(service: Service, raw: Raw, options) -> dict:
         timeout=3600,
         interval=0.05,
         what="email deliveries",
-        workers=service.workers,
+        processes=service.workers,
     )
     drained = time.time() - committing
     print(f"  notification deliveries written: {deliveries.count()} ({emails} email: one more task each, same queue)")
@@ -681,7 +589,7 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-jobs-"))
     setup = configure(options, workdir)
-    workers: list[Worker] = []
+    workers: list[Process] = []
     try:
         data = seed()
         from django.db import connection
@@ -700,10 +608,14 @@ def main() -> int:
         }
         raw_env.pop("DJANGO_SETTINGS_MODULE")
         service_workers = [
-            Worker(
-                worker_command("config", setup["queue"], f"svc{i}-{setup['run']}@%h", options.concurrency),
+            Process(
+                celery_worker_command(
+                    queue=setup["queue"],
+                    hostname=f"svc{i}-{setup['run']}@%h",
+                    concurrency=options.concurrency,
+                    loglevel="WARNING",
+                ),
                 env=dict(os.environ),
-                cwd=REPO,
                 log=workdir / f"service-worker-{i}.log",
             )
             for i in range(options.workers)
@@ -711,10 +623,15 @@ def main() -> int:
         # bench.raw_app as a namespace package from the repository root: bench/ itself must not be on
         # sys.path (bench/types.py would shadow the standard library's types).
         raw_workers = [
-            Worker(
-                worker_command("bench.raw_app", setup["raw_queue"], f"raw{i}-{setup['run']}@%h", options.concurrency),
+            Process(
+                celery_worker_command(
+                    app="bench.raw_app",
+                    queue=setup["raw_queue"],
+                    hostname=f"raw{i}-{setup['run']}@%h",
+                    concurrency=options.concurrency,
+                    loglevel="WARNING",
+                ),
                 env=raw_env,
-                cwd=REPO,
                 log=workdir / f"raw-worker-{i}.log",
             )
             for i in range(options.workers)
@@ -754,11 +671,11 @@ def warm_up(service: Service, raw: Raw, options) -> None:
         timeout=90,
         interval=0.1,
         what="raw workers",
-        workers=raw.workers,
+        processes=raw.workers,
     )
     for _ in range(options.workers * 3):
         raw.send()
-    wait_for(lambda: raw.count_done() >= raw.next, timeout=60, interval=0.05, what="raw warm-up", workers=raw.workers)
+    wait_for(lambda: raw.count_done() >= raw.next, timeout=60, interval=0.05, what="raw warm-up", processes=raw.workers)
     deadline = time.monotonic() + 120
     while True:
         ids = [service.create().pk for _ in range(options.workers * 2)]

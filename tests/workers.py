@@ -62,6 +62,34 @@ def wait_until(
     raise AssertionError(f"timed out after {timeout}s waiting for {text}")
 
 
+def celery_worker_command(
+    *, app: str = "config", queue: str, hostname: str, concurrency: int, loglevel: str = "INFO"
+) -> list[str]:
+    """``celery worker`` of ``app`` as the tests (and bench/jobs.py) start it: a prefork pool of
+    ``concurrency`` children consuming ``queue`` only, without mingle or gossip (no waiting on other
+    workers at start)."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        app,
+        "worker",
+        "--pool",
+        "prefork",
+        "--concurrency",
+        str(concurrency),
+        "--queues",
+        queue,
+        "--hostname",
+        hostname,
+        "--without-mingle",
+        "--without-gossip",
+        "--loglevel",
+        loglevel,
+    ]
+
+
 class WorkerProcess:
     """One worker (prefork pool) consuming ``queue``."""
 
@@ -91,26 +119,9 @@ class WorkerProcess:
             "NOTIFICATION_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
             **(extra_env or {}),
         }
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            "prefork",
-            "--concurrency",
-            str(concurrency),
-            "--queues",
-            queue,
-            "--hostname",
-            f"{name}-{uuid.uuid4().hex[:6]}@%h",
-            "--without-mingle",
-            "--without-gossip",
-            "--loglevel",
-            "INFO",
-        ]
+        command = celery_worker_command(
+            queue=queue, hostname=f"{name}-{uuid.uuid4().hex[:6]}@%h", concurrency=concurrency
+        )
         if beat:
             command += ["--beat", "--schedule", str(log_dir / f"beat-{uuid.uuid4().hex[:6]}")]
         self.handle = self.log.open("w")
