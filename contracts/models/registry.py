@@ -7,29 +7,24 @@ so they have stable primary keys and can be referenced and filtered like any oth
 from django.db import models
 
 
-class JobType(models.Model):
+class RegistryMirror(models.Model):
+    """One entry of a registry in code: its name, and the package and class that define it."""
+
+    name = models.CharField(max_length=64, unique=True)
+    pkg = models.CharField(max_length=200)
+    cls = models.CharField(max_length=200)
+
+    class Meta:
+        abstract = True
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class JobType(RegistryMirror):
     """A registered type name of the type language."""
 
-    name = models.CharField(max_length=64, unique=True)
-    pkg = models.CharField(max_length=200)
-    cls = models.CharField(max_length=200)
 
-    class Meta:
-        ordering = ["pk"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class JobContract(models.Model):
+class JobContract(RegistryMirror):
     """A registered contract (``Train``, ``Predict``, ``Export``)."""
-
-    name = models.CharField(max_length=64, unique=True)
-    pkg = models.CharField(max_length=200)
-    cls = models.CharField(max_length=200)
-
-    class Meta:
-        ordering = ["pk"]
-
-    def __str__(self) -> str:
-        return self.name
