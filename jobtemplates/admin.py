@@ -237,46 +237,48 @@ class MetaTemplateAdmin(JobTemplateAdmin):
 # --- jobs and their outputs --------------------------------------------------------------------------
 
 
-@admin.display(description="download")
-def output_download(output: JobOutput) -> str:
-    """A link to the output's bytes (``/v1/job-outputs/{pk}/download``, which admins may use)."""
-    if output.pk is None or not output.file:
-        return "-"
-    return format_html('<a href="{}">download</a>', reverse("job-output-download", kwargs={"pk": output.pk}))
+class OutputDownloadColumn:
+    """A job output's "download": a link to its bytes (``/v1/job-outputs/{pk}/download``, which admins
+    may use)."""
+
+    @admin.display(description="download")
+    def download(self, output: JobOutput) -> str:
+        if output.pk is None or not output.file:
+            return "-"
+        return format_html('<a href="{}">download</a>', reverse("job-output-download", kwargs={"pk": output.pk}))
 
 
-@admin.display(description="progress")
-def job_progress(job: Job) -> str:
-    return f"{job.progress:.0%}"
+class JobProgressColumn:
+    @admin.display(description="progress")
+    def progress_percent(self, job: Job) -> str:
+        return f"{job.progress:.0%}"
 
 
-class JobOutputInline(ReadOnlyInline):
+class JobOutputInline(OutputDownloadColumn, ReadOnlyInline):
     model = JobOutput
     fk_name = "job"
-    fields = ["name", "type", "size", "creation_time", "deletion_time", output_download]
-    readonly_fields = fields
+    fields = readonly_fields = ("name", "type", "size", "creation_time", "deletion_time", "download")
 
 
-class JobChildInline(ReadOnlyInline):
+class JobChildInline(JobProgressColumn, ReadOnlyInline):
     """A meta-job's children, each linking to its own page."""
 
     model = Job
     fk_name = "parent"
-    fields = ["child_name", "template", "status", job_progress, "start_time", "end_time"]
-    readonly_fields = fields
+    fields = readonly_fields = ("child_name", "template", "status", "progress_percent", "start_time", "end_time")
     show_change_link = True
     verbose_name = "child job"
     verbose_name_plural = "child jobs"
 
 
 @admin.register(Job)
-class JobAdmin(ReadOnlyModelAdmin):
+class JobAdmin(JobProgressColumn, ReadOnlyModelAdmin):
     list_display = [
         "pk",
         "template",
         "child_name",
         "status",
-        job_progress,
+        "progress_percent",
         "creator",
         "creation_time",
         "end_time",
@@ -310,7 +312,7 @@ class JobAdmin(ReadOnlyModelAdmin):
             {
                 "fields": [
                     "status",
-                    job_progress,
+                    "progress_percent",
                     "progress_data",
                     "error_reason",
                     "is_cancelled",
@@ -327,7 +329,7 @@ class JobAdmin(ReadOnlyModelAdmin):
         ("Values", {"fields": ["input_values", "parameter_values", "resolved_parameters"]}),
         ("Notifications", {"fields": ["notification_override", "child_notification_overrides"]}),
     ]
-    readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
+    readonly_fields = ["progress_percent"]  # not a field of the model (the page shows every field read-only)
 
     def get_inlines(self, request, obj):
         if obj is not None and obj.template.is_meta:
@@ -336,10 +338,10 @@ class JobAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(JobOutput)
-class JobOutputAdmin(ReadOnlyModelAdmin):
-    list_display = ["pk", "job", "name", "type", "size", "creation_time", is_active, output_download]
+class JobOutputAdmin(OutputDownloadColumn, ReadOnlyModelAdmin):
+    list_display = ["pk", "job", "name", "type", "size", "creation_time", is_active, "download"]
     list_filter = [SoftDeleteStateFilter]
     list_select_related = ["job"]
     search_fields = ["=job__id", "name", "type"]
-    fields = ["job", "name", "type", "size", "source", "creation_time", "deletion_time", output_download]
-    readonly_fields = fields
+    fields = ["job", "name", "type", "size", "source", "creation_time", "deletion_time", "download"]
+    readonly_fields = ["download"]  # not a field of the model (the page shows every field read-only)
