@@ -21,10 +21,6 @@ class Problem:
     def as_dict(self) -> dict[str, str]:
         return {"path": self.path, "code": self.code, "message": self.message}
 
-    def under(self, prefix: str) -> Problem:
-        """The same problem with its path nested under ``prefix``."""
-        return Problem(path=join_path(prefix, self.path), code=self.code, message=self.message)
-
 
 def join_path(prefix: str, path: str | int) -> str:
     """Join a path prefix and a key: ``a`` + ``b`` → ``a.b``; ``a`` + ``0`` (int) → ``a[0]``."""

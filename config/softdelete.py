@@ -18,9 +18,6 @@ class SoftDeleteQuerySet(models.QuerySet):
     def active(self) -> SoftDeleteQuerySet:
         return self.filter(deletion_time__isnull=True)
 
-    def deleted(self) -> SoftDeleteQuerySet:
-        return self.filter(deletion_time__isnull=False)
-
 
 class SoftDeleteModel(models.Model):
     """Adds ``deletion_time``: null while the row is active."""

@@ -7,7 +7,7 @@ executor only computes, through the context it is given, and never touches model
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from contracts.contracts import ContractParseError, parse_contract
 from contracts.types import TypeParseError, is_subtype, parse_type
@@ -60,14 +60,11 @@ def declared_parameter_problems(
             continue
         too_wide = [str(t) for t in offered if not is_subtype(t, handled)]
         if too_wide:
-            problems.append((name, "parameter_type_mismatch",
-                             f"the executor handles {declared_type} values, not {', '.join(too_wide)}"))
+            problems.append(
+                (
+                    name,
+                    "parameter_type_mismatch",
+                    f"the executor handles {declared_type} values, not {', '.join(too_wide)}",
+                )
+            )
     return problems
-
-
-def describe(executor_class: type[Executor]) -> dict[str, Any]:
-    return {
-        "class": f"{executor_class.__module__}.{executor_class.__qualname__}",
-        "contract": executor_class.contract,
-        "parameters": dict(executor_class.parameters),
-    }

@@ -8,7 +8,6 @@ from celery import shared_task
 from django.conf import settings
 
 from executors.runner import run_job
-from jobtemplates.services.jobs.metajobs import meta_job_advance
 from jobtemplates.services.jobs.reaping import jobs_reap
 
 
@@ -25,11 +24,6 @@ def run_job_task(self, job_id: int) -> str:
     """Run one job. Safe to receive twice: only the first delivery can claim the job."""
     worker = self.request.hostname or socket.gethostname()
     return run_job(job_id=job_id, worker=worker)
-
-
-@shared_task(name="executors.advance_meta_job", acks_late=True, ignore_result=True)
-def advance_meta_job_task(parent_id: int) -> None:
-    meta_job_advance(parent_id=parent_id)
 
 
 @shared_task(name="executors.reap_jobs", acks_late=True, ignore_result=True, expires=60)

@@ -1,4 +1,4 @@
-"""Request parsers: strict JSON (no NaN/Infinity, no overflowing floats) and raw bytes."""
+"""Request parsing: strict JSON (no NaN/Infinity, no overflowing floats)."""
 
 from __future__ import annotations
 
@@ -35,12 +35,3 @@ class StrictJSONParser(BaseParser):
             return json.load(decoded, parse_float=_finite_float, parse_constant=_reject_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError(f"JSON parse error - {exc}") from exc
-
-
-class RawBytesParser(BaseParser):
-    """Any other media type: the body as bytes (dataset files, raw uploads)."""
-
-    media_type = "*/*"
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        return stream.read() if stream is not None else b""

@@ -3,13 +3,6 @@
 from rest_framework.permissions import BasePermission
 
 
-class IsAdmin(BasePermission):
-    message = "Only administrators may do this."
-
-    def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
-
-
 class ActionPermissions(BasePermission):
     """Authenticated users for every action except the view's ``admin_actions`` (admins only) and
     ``denied_actions`` (nobody: e.g. templates are never created through ``create``)."""

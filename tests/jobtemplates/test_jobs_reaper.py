@@ -330,3 +330,19 @@ class TestMetaJobs:
     def test_final_meta_jobs_are_not_advanced(self, templates, sent):
         JobFactory(template=templates["meta"], status=JobStatus.CANCELLED)
         assert jobs_reap().advanced == []
+
+
+class TestMetaJobProgress:
+    def test_a_running_childs_progress_moves_its_ancestors(self, templates, sent):
+        """The parent's progress is the mean over its nodes (a node without a job counts 0), kept up to
+        date as children report progress, not only when they finish."""
+        from jobtemplates.services.jobs import Claim, job_progress
+
+        parent = JobFactory(template=templates["meta"], status=JobStatus.RUNNING)
+        train = JobFactory(template=templates["sleep_train"], parent=parent, child_name="train", running=True)
+        claim = Claim(job_id=train.pk, token=train.claim_token, attempt=1)
+        assert job_progress(claim=claim, progress=0.5, data={}, notify=False)
+        parent.refresh_from_db()
+        assert parent.progress == pytest.approx(0.25)  # (0.5 + nothing yet for predict) / 2 nodes
+        assert job_progress(claim=claim, progress=1.0, data={}, notify=False)
+        assert Job.objects.get(pk=parent.pk).progress == pytest.approx(0.5)

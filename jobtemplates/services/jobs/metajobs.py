@@ -118,6 +118,23 @@ def meta_job_child_started(*, parent_id: int) -> None:
         parent = Job.objects.filter(pk=parent.parent_id).only("status", "parent_id").first()
 
 
+def meta_job_progress(*, parent_id: int, template_id: int | None = None) -> int:
+    """Set a meta-job's progress to the mean of its children's over all its nodes (a node without a job
+    yet counts 0), and so on up its ancestors; returns the parent's number of nodes."""
+    if template_id is None:
+        template_id = Job.objects.filter(pk=parent_id).values_list("template_id", flat=True).first()
+    nodes = MetaNode.objects.filter(template_id=template_id).count()
+    totals = Job.objects.filter(parent_id=parent_id).aggregate(total=Avg("progress"), count=Count("pk"))
+    done = (totals["total"] or 0.0) * totals["count"]
+    Job.objects.filter(pk=parent_id).exclude(status__in=FINAL_STATUSES).update(
+        progress=min(1.0, done / nodes) if nodes else 1.0
+    )
+    grandparent_id = Job.objects.filter(pk=parent_id).values_list("parent_id", flat=True).first()
+    if grandparent_id is not None:
+        meta_job_progress(parent_id=grandparent_id)
+    return nodes
+
+
 def meta_job_advance(*, parent_id: int) -> None:
     """Bring a meta-job up to date with its children: stop on an error or cancel, create the children
     whose upstream finished, surface finished children's outputs, update progress, finish when done."""
@@ -167,11 +184,7 @@ def meta_job_advance(*, parent_id: int) -> None:
                 fields={"end_time": timezone.now(), "error_reason": f"cannot wire the next child: {error}"},
             )
             return
-        nodes = parent.template.nodes.count()
-        totals = parent.children.aggregate(total=Avg("progress"), count=Count("pk"))
-        done = (totals["total"] or 0.0) * totals["count"]
-        progress = min(1.0, done / nodes) if nodes else 1.0
-        Job.objects.filter(pk=parent.pk).update(progress=progress)
+        nodes = meta_job_progress(parent_id=parent.pk, template_id=parent.template_id)
         if len(children) == nodes and all(c.status == JobStatus.FINISHED for c in children.values()):
             if parent.status == JobStatus.CREATED:
                 job_transition(

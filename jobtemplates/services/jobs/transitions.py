@@ -129,10 +129,18 @@ def job_progress(*, claim: Claim, progress: float, data: dict[str, Any], notify:
     updated = Job.objects.filter(pk=claim.job_id, claim_token=claim.token, status=JobStatus.RUNNING).update(
         progress=progress, progress_data=data, heartbeat=now
     )
-    if updated and notify:
+    if not updated:
+        return False
+    parent_id = Job.objects.filter(pk=claim.job_id).values_list("parent_id", flat=True).first()
+    if parent_id is not None:
+        # A meta-job's progress follows its children's as they run, not only as they finish.
+        from jobtemplates.services.jobs.metajobs import meta_job_progress
+
+        meta_job_progress(parent_id=parent_id)
+    if notify:
         job = Job.objects.get(pk=claim.job_id)
         job_transition_notify(job=job, actions=("on_progress",), transition_data={"progress": progress, **data})
-    return bool(updated)
+    return True
 
 
 def _notify_after_commit(job: Job, actions: Iterable[str], transition_data: dict[str, Any] | None) -> None:
