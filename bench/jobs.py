@@ -100,9 +100,10 @@ def seed() -> dict:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from contracts.models import Dataset, Domain, Licence
+    from contracts.models import Domain, Licence
     from contracts.services.catalogue_seed import catalogue_seed
     from jobtemplates.services.templates import template_import
+    from workspaces.models import Dataset
 
     call_command("migrate", verbosity=0)
     catalogue_seed()
@@ -479,6 +480,7 @@ def section_throughput(service: Service, raw: Raw, options) -> dict:
 
 def meta_template(name: str, nodes: int, chain: bool, user):
     from jobtemplates.services.templates import template_import
+    from workspaces.models import Dataset
 
     predicts = [f"p{i}" for i in range(1, nodes + 1)]
     dependencies = [{"from_node": "train", "from_output": "model", "to_node": p, "to_input": "model"} for p in predicts]

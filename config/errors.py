@@ -103,3 +103,11 @@ def problems_summary(problems: Sequence[Problem], fallback: str) -> str:
     where = f"{first.path}: " if first.path else ""
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     return f"{where}{first.message}{more}"
+
+
+class NotBuilt(ApplicationError):
+    """A route or option of UFDL's API that this service does not provide (yet): 501, never a 404 or 500."""
+
+    code = "not_implemented"
+    status_code = 501
+    default_detail = "This is not built in this service."

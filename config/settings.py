@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "channels",
     "config.apps.ConfigConfig",
     "contracts.apps.ContractsConfig",
+    "workspaces.apps.WorkspacesConfig",
     "notifications.apps.NotificationsConfig",
     "jobtemplates.apps.JobTemplatesConfig",
     "executors.apps.ExecutorsConfig",
@@ -147,6 +148,9 @@ WHITENOISE_USE_FINDERS = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 DATASET_FILE_MAX_BYTES = env_int("DATASET_FILE_MAX_BYTES", 2 * 1024**3)
+# files-multi: how many files one archive or multipart upload may add.
+DATASET_ARCHIVE_MAX_FILES = env_int("DATASET_ARCHIVE_MAX_FILES", 100_000)
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 1000)
 
 # --- REST framework, auth and OpenAPI -------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,10 +1,9 @@
-"""Filter-spec allow-lists of the catalogue and dataset resources (http-api.md §2).
+"""Filter-spec allow-lists of the catalogue resources (http-api.md §2).
 
 Each list holds the serialised fields plus the documented relations (``domain.name``, ``licence.name``,
-``framework.version``, ``creator.username`` …). A wire name whose serialised value is not the
-related row's pk is an alias: a docker image's ``domain`` is the domain's description, a dataset's
-``domain`` its 2-letter name, ``licence`` on docker images and pretrained models the licence name.
-Secrets are never filterable (``registry_password``, anything on ``creator`` but ``pk``/``username``),
+``framework.version`` …). A wire name whose serialised value is not the related row's pk is an alias:
+a docker image's ``domain`` is the domain's description, ``licence`` on docker images and pretrained
+models the licence name. Secrets are never filterable (``registry_password``),
 and JSON list/object fields (licence ``permissions``, model ``metadata``) are left out: their lookups
 differ between PostgreSQL and SQLite.
 """
@@ -12,7 +11,7 @@ differ between PostgreSQL and SQLite.
 from __future__ import annotations
 
 from config.api.filterspec import FilterFields
-from contracts.models import CUDAVersion, Dataset, DockerImage, Domain, Framework, Hardware, Licence, PretrainedModel
+from contracts.models import CUDAVersion, DockerImage, Domain, Framework, Hardware, Licence, PretrainedModel
 
 DOMAIN_FILTER_FIELDS = FilterFields(Domain, ["pk", "name", "description"])
 
@@ -80,29 +79,4 @@ PRETRAINED_MODEL_FILTER_FIELDS = FilterFields(
         "licence.name",
     ],
     aliases={"domain": "domain__name", "licence": "licence__name"},
-)
-
-DATASET_FILTER_FIELDS = FilterFields(
-    Dataset,
-    [
-        "pk",
-        "name",
-        "version",
-        "description",
-        "licence",
-        "licence.pk",
-        "licence.name",
-        "domain.pk",
-        "domain.name",
-        "domain.description",
-        "project.pk",
-        "project.name",
-        "is_public",
-        "creator",
-        "creator.pk",
-        "creator.username",
-        "creation_time",
-        "deletion_time",
-    ],
-    aliases={"domain": "domain__name", "project": "project__name", "files": "files__filename"},
 )

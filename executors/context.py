@@ -69,6 +69,7 @@ class ExecutionContext:
         write: Callable[[str, str, Any], Any],
         logger: logging.Logger,
         dataset_files: Callable[[Any], Iterable[LocalFile]] | None = None,
+        dataset_categories: Callable[[Any], Mapping[str, list[str]]] | None = None,
         create_dataset: Callable[..., int] | None = None,
     ) -> None:
         self.job_id = job_id
@@ -80,6 +81,7 @@ class ExecutionContext:
         self._cancelled = cancelled
         self._write = write
         self._dataset_files = dataset_files
+        self._dataset_categories = dataset_categories
         self._create_dataset = create_dataset
         self._progress_lock = threading.Lock()
         self._progress: tuple[float, dict[str, Any]] | None = None
@@ -126,11 +128,27 @@ class ExecutionContext:
             raise NotImplementedError("this context was built without dataset access")
         yield from self._dataset_files(dataset)
 
-    def create_dataset(self, *, name: str, files: NewDatasetFiles, like: Any, description: str = "") -> int:
+    def dataset_categories(self, dataset: Any) -> dict[str, list[str]]:
+        """The classification categories of ``dataset``'s files (``{filename: [label, …]}``; files without
+        any are left out, and a dataset without categories gives ``{}``)."""
+        if self._dataset_categories is None:
+            raise NotImplementedError("this context was built without dataset access")
+        return dict(self._dataset_categories(dataset))
+
+    def create_dataset(
+        self,
+        *,
+        name: str,
+        files: NewDatasetFiles,
+        like: Any,
+        description: str = "",
+        categories: Mapping[str, list[str]] | None = None,
+    ) -> int:
         """Create a dataset owned by the job's creator, with the next free version of ``name``, holding
-        ``files``; it takes ``like``'s domain and licence, is public only if ``like`` is, and stays in
-        ``like``'s project when the creator belongs to it. Returns the new dataset's pk. Nothing is left
+        ``files`` (and, for a classification dataset, ``categories`` of them: ``{filename: [label]}``);
+        it takes ``like``'s domain and licence, is public only if ``like`` is, and stays in ``like``'s
+        project when the creator may add datasets there. Returns the new dataset's pk. Nothing is left
         behind if storing a file fails or the job is cancelled meanwhile."""
         if self._create_dataset is None:
             raise NotImplementedError("this context was built without dataset access")
-        return self._create_dataset(name=name, files=files, like=like, description=description)
+        return self._create_dataset(name=name, files=files, like=like, description=description, categories=categories)

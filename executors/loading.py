@@ -65,26 +65,31 @@ class ExecutorFinding:
     parameter: str | None = None
 
 
-def inspect_executor_class(
-    *, path: str, contract: str, parameters: dict[str, list[str]]
-) -> list[ExecutorFinding]:
+def inspect_executor_class(*, path: str, contract: str, parameters: dict[str, list[str]]) -> list[ExecutorFinding]:
     """Check an executor class for a template, as far as this process can (template import's hook)."""
     try:
         executor_class = load_executor_class(path)
     except ExecutorLoadError as error:
         if error.code in ("not_allowed", "not_installed"):
-            return [ExecutorFinding("warning", f"executor_{error.code}",
-                                    f"{error.message}; the worker decides at run time")]
+            return [
+                ExecutorFinding("warning", f"executor_{error.code}", f"{error.message}; the worker decides at run time")
+            ]
         return [ExecutorFinding("error", f"executor_{error.code}", error.message)]
     findings = []
     if not executor_class.contract:
-        findings.append(ExecutorFinding("error", "executor_without_contract",
-                                        f"{path} does not pin a contract (set its `contract`)"))
+        findings.append(
+            ExecutorFinding(
+                "error", "executor_without_contract", f"{path} does not pin a contract (set its `contract`)"
+            )
+        )
     elif contract and not contract_pin_accepts(executor_class.contract, contract):
-        findings.append(ExecutorFinding(
-            "error", "executor_contract_mismatch",
-            f"{path} fulfils {executor_class.contract}, which does not accept {contract}",
-        ))
+        findings.append(
+            ExecutorFinding(
+                "error",
+                "executor_contract_mismatch",
+                f"{path} fulfils {executor_class.contract}, which does not accept {contract}",
+            )
+        )
     for name, code, message in declared_parameter_problems(executor_class.parameters, parameters):
         findings.append(ExecutorFinding("error", code, message, parameter=name))
     return findings

@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +33,7 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from config.errors import ApplicationError
-from contracts.models import Dataset, DatasetFile
 from contracts.resident import resolve_value
-from contracts.services.datasets import dataset_create, dataset_file_upload, dataset_hard_delete
 from contracts.types import is_subtype, parse_type
 from executors.base import contract_pin_accepts
 from executors.context import (
@@ -58,6 +56,15 @@ from jobtemplates.services.jobs import (
     job_output_write,
     job_progress,
     job_transition,
+)
+from workspaces.models import Dataset, DatasetFile
+from workspaces.services.datasets import (
+    check_project_for_datasets,
+    dataset_categories,
+    dataset_categories_set,
+    dataset_create,
+    dataset_file_upload,
+    dataset_hard_delete,
 )
 
 logger = logging.getLogger(__name__)
@@ -111,12 +118,16 @@ class Watchdog(threading.Thread):
 
     def terminate(self) -> None:
         if not self.may_terminate:
-            logger.error("job %s ignores cancellation; not in a pool child, so it cannot be terminated",
-                         self.claim.job_id)
+            logger.error(
+                "job %s ignores cancellation; not in a pool child, so it cannot be terminated", self.claim.job_id
+            )
             self.cancelled_at = None
             return
-        logger.error("job %s did not stop within %ss of its cancellation: terminating its worker process",
-                     self.claim.job_id, settings.JOB_CANCEL_GRACE_SECONDS)
+        logger.error(
+            "job %s did not stop within %ss of its cancellation: terminating its worker process",
+            self.claim.job_id,
+            settings.JOB_CANCEL_GRACE_SECONDS,
+        )
         os.kill(os.getpid(), signal.SIGKILL)
 
     def stop(self) -> None:
@@ -167,7 +178,10 @@ def _reason(error: Exception) -> str:
 
 
 def _run_claimed(
-    claim: Claim, cancelled: threading.Event, watchdog: Watchdog, job_logger: logging.Logger,
+    claim: Claim,
+    cancelled: threading.Event,
+    watchdog: Watchdog,
+    job_logger: logging.Logger,
     log_handler: CapturingHandler,
 ) -> str:
     job = Job.objects.select_related("template").get(pk=claim.job_id)
@@ -205,16 +219,22 @@ def _run_claimed(
             write=write,
             logger=job_logger,
             dataset_files=lambda dataset: dataset_local_files(dataset, Path(scratch)),
+            dataset_categories=lambda dataset: dataset_categories(dataset=dataset),
             create_dataset=create_dataset,
         )
         watchdog.context = context
-        job_logger.info("running %s (attempt %s) with %s", template.executor_class, claim.attempt,
-                        ", ".join(context.parameters) or "no parameters")
+        job_logger.info(
+            "running %s (attempt %s) with %s",
+            template.executor_class,
+            claim.attempt,
+            ", ".join(context.parameters) or "no parameters",
+        )
         executor_class().run(context)
     if cancelled.is_set():
         return "cancelled"
     absent = [
-        f"{name} ({output_type})" for name, output_type in template.outputs.items()
+        f"{name} ({output_type})"
+        for name, output_type in template.outputs.items()
         if name not in context.written or not is_subtype(parse_type(context.written[name]), parse_type(output_type))
     ]
     if absent:
@@ -230,8 +250,9 @@ def _resolve(given: dict[str, Any], scratch: Path) -> Any:
     declared = parse_type(given["type"])
     value = resolve_value(declared, given["value"], user=None)
     if isinstance(value, JobOutput):
-        return OutputFile(pk=value.pk, name=value.name, type=value.type, job_id=value.job_id,
-                          path=_local_path(value, scratch))
+        return OutputFile(
+            pk=value.pk, name=value.name, type=value.type, job_id=value.job_id, path=_local_path(value, scratch)
+        )
     return value
 
 
@@ -253,26 +274,42 @@ def _local_copy(stored: Any, target: Path) -> Path:
 def dataset_local_files(dataset: Dataset, scratch: Path) -> Iterator[LocalFile]:
     """``ctx.dataset_files``: the dataset's files in name order, each at a local path."""
     # Listed up front: no database cursor stays open while the executor works on each file.
-    for filename, stored in [(f.filename, f.file) for f in DatasetFile.objects.filter(dataset_id=dataset.pk)
-                             .only("filename", "file").order_by("filename")]:
+    for filename, stored in [
+        (f.filename, f.file)
+        for f in DatasetFile.objects.filter(dataset_id=dataset.pk).only("filename", "file").order_by("filename")
+    ]:
         yield LocalFile(filename, _local_copy(stored, scratch / "datasets" / str(dataset.pk) / filename))
 
 
 def dataset_create_for_job(
-    *, job: Job, name: str, files: NewDatasetFiles, like: Dataset, description: str = "",
+    *,
+    job: Job,
+    name: str,
+    files: NewDatasetFiles,
+    like: Dataset,
+    description: str = "",
+    categories: Mapping[str, list[str]] | None = None,
     stop: Callable[[], bool] = lambda: False,
 ) -> int:
     """``ctx.create_dataset``: a dataset owned by the job's creator, shaped after ``like`` (domain,
-    licence, publicity; its project only when the creator may use it), holding ``files``.
+    licence, publicity; its project only when the creator may add datasets there), holding ``files``
+    (and ``categories`` of them, for a classification dataset).
 
     Not one transaction: thousands of uploads would hold SQLite's write lock (and the watchdog's
     heartbeat) for their whole duration. Instead a failure or a cancellation (``stop()``) part-way
     hard-deletes the half-filled dataset, files included, and re-raises.
     """
     creator = job.creator
-    project = like.project if _may_use_project(creator, like.project) else None
-    dataset = dataset_create(creator=creator, name=name, domain=like.domain, licence=like.licence,
-                             description=description, project=project, is_public=like.is_public)
+    project = like.project if creator is not None and _may_use_project(creator, like.project) else None
+    dataset = dataset_create(
+        creator=creator,
+        name=name,
+        domain=like.domain,
+        licence=like.licence,
+        description=description,
+        project=project,
+        is_public=like.is_public,
+    )
     try:
         for filename, data in files:
             if stop():
@@ -282,6 +319,8 @@ def dataset_create_for_job(
                 dataset_file_upload(dataset=dataset, filename=filename, content=content)
             finally:
                 content.close()
+        if categories:
+            dataset_categories_set(dataset=dataset, categories=categories)
     except BaseException:
         dataset_hard_delete(dataset=dataset)
         raise
@@ -290,9 +329,13 @@ def dataset_create_for_job(
 
 def _may_use_project(user: Any, project: Any) -> bool:
     """Whether ``user`` may put a dataset into ``project`` (the dataset services' own rule)."""
-    if project is None or user is None:
+    if project is None:
         return False
-    return bool(user.is_staff) or user.groups.filter(pk=project.pk).exists()
+    try:
+        check_project_for_datasets(user=user, project=project)
+    except ApplicationError:
+        return False
+    return True
 
 
 def _store_log(claim: Claim, lines: list[str]) -> None:
@@ -312,8 +355,14 @@ def _store_log(claim: Claim, lines: list[str]) -> None:
 
 def _finish(claim: Claim, status: str, actions: tuple[str, ...], fields: dict[str, Any]) -> None:
     try:
-        job_transition(job_id=claim.job_id, to=status, actions=actions, token=claim.token,
-                       expected=(JobStatus.RUNNING,), fields={"end_time": timezone.now(), **fields})
+        job_transition(
+            job_id=claim.job_id,
+            to=status,
+            actions=actions,
+            token=claim.token,
+            expected=(JobStatus.RUNNING,),
+            fields={"end_time": timezone.now(), **fields},
+        )
     except (IllegalTransition, StaleClaim) as error:
         # Cancelled (or reclaimed) while finishing: the job's record already says what happened.
         logger.info("job %s not marked %s: %s", claim.job_id, status, error)

@@ -43,8 +43,9 @@ from jobtemplates.services.templates import (
 
 class ImportForm(forms.Form):
     file = forms.FileField(required=False, help_text="a template JSON file (import format, http-api.md §3.3)")
-    text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 14, "cols": 100}),
-                           help_text="…or paste the JSON here")
+    text = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 14, "cols": 100}), help_text="…or paste the JSON here"
+    )
 
     def clean(self):
         cleaned = super().clean()
@@ -108,15 +109,37 @@ def export_templates(modeladmin, request, queryset):
 
 
 class TemplateAdminBase(admin.ModelAdmin):
-    list_display = ["name", "version", "kind", "contract_name", "domain", "scope", "creator", "creation_time",
-                    is_active]
+    list_display = [
+        "name",
+        "version",
+        "kind",
+        "contract_name",
+        "domain",
+        "scope",
+        "creator",
+        "creation_time",
+        is_active,
+    ]
     list_filter = ["kind", "contract_name", "domain", "scope", SoftDeleteStateFilter]
     search_fields = ["name", "description", "contract", "executor_class"]
     actions = [soft_delete_templates, reinstate_templates, export_templates]
     list_select_related = ["domain", "creator"]
     change_list_template = "admin/jobtemplates/template_change_list.html"
-    base_fields = ["kind", "name", "version", "description", "scope", "domain", "licence", "project", "creator",
-                   "creation_time", "deletion_time", "contract", "export_link"]
+    base_fields = [
+        "kind",
+        "name",
+        "version",
+        "description",
+        "scope",
+        "domain",
+        "licence",
+        "project",
+        "creator",
+        "creation_time",
+        "deletion_time",
+        "contract",
+        "export_link",
+    ]
 
     @admin.display(description="export")
     def export_link(self, obj: JobTemplate) -> str:
@@ -130,8 +153,14 @@ class TemplateAdminBase(admin.ModelAdmin):
 
     @admin.display(description="inputs (child:input)")
     def derived_inputs(self, obj: JobTemplate) -> str:
-        return format_html_join(mark_safe("<br>"), "<code>{}</code>: {}",
-                                ((name, ", ".join(types)) for name, types in obj.inputs.items())) or "—"
+        return (
+            format_html_join(
+                mark_safe("<br>"),
+                "<code>{}</code>: {}",
+                ((name, ", ".join(types)) for name, types in obj.inputs.items()),
+            )
+            or "—"
+        )
 
     @admin.display(description="outputs (child:output)")
     def derived_outputs(self, obj: JobTemplate) -> str:
@@ -144,8 +173,12 @@ class TemplateAdminBase(admin.ModelAdmin):
         return False  # templates come in through "Import a template"
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False,
-                         "show_save_and_add_another": False}
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
@@ -154,8 +187,13 @@ class TemplateAdminBase(admin.ModelAdmin):
             path("import/", self.admin_site.admin_view(self.import_view), name=f"{info[0]}_{info[1]}_import"),
         ]
         if self.model is JobTemplate:
-            own.append(path("<int:pk>/export/", self.admin_site.admin_view(self.export_view),
-                            name="jobtemplates_jobtemplate_export"))
+            own.append(
+                path(
+                    "<int:pk>/export/",
+                    self.admin_site.admin_view(self.export_view),
+                    name="jobtemplates_jobtemplate_export",
+                )
+            )
         return own + super().get_urls()
 
     def import_view(self, request: HttpRequest):

@@ -8,9 +8,9 @@ class JobTemplatesConfig(AppConfig):
     verbose_name = "Job templates and jobs"
 
     def ready(self) -> None:
-        from contracts.services.datasets import dataset_reference_check_register
         from jobtemplates.resident import register_job_output_binding
         from jobtemplates.services.jobs.references import dataset_used_by_jobs
+        from workspaces.services.datasets import dataset_reference_check_register
 
         # JobOutput<T> values resolve to job outputs (the type language's binding lives with the model).
         register_job_output_binding()

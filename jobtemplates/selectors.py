@@ -8,10 +8,12 @@ from django.db.models import Q, QuerySet
 
 from contracts.types import Type, accepts, parse_type
 from jobtemplates.models import Job, JobOutput, JobTemplate, TemplateScope
+from workspaces.selectors import member_project_ids
 
 
 def template_visible_q(user, prefix: str = "") -> Q:
-    """Templates ``user`` may see: public ones, their own ``user``-scoped ones, their projects' ones.
+    """Templates ``user`` may see: public ones, their own ``user``-scoped ones, and ``project``-scoped ones
+    of the projects whose team they are an active member of.
 
     ``prefix`` applies the rule through a relation (``"template__"`` for jobs). Admins see everything
     (callers skip the filter for them).
@@ -21,7 +23,7 @@ def template_visible_q(user, prefix: str = "") -> Q:
     return (
         Q(**{f"{prefix}scope": TemplateScope.PUBLIC})
         | Q(**{f"{prefix}scope": TemplateScope.USER, f"{prefix}creator": user})
-        | Q(**{f"{prefix}scope": TemplateScope.PROJECT, f"{prefix}project__in": user.groups.all()})
+        | Q(**{f"{prefix}scope": TemplateScope.PROJECT, f"{prefix}project__in": member_project_ids(user)})
     )
 
 
@@ -39,10 +41,12 @@ def template_list(*, user) -> QuerySet:
 
 
 def job_visible_q(user, prefix: str = "") -> Q:
-    """Jobs ``user`` may see: their own, and jobs of templates they can see (admins: all)."""
+    """Jobs ``user`` may see: their own, and those of projects whose team they are an active member of
+    (admins: all). Not every job of a template they can see: a job names its datasets and its outputs
+    are derived from them."""
     if user is None or not user.is_authenticated:
         return Q(pk__in=[])
-    return Q(**{f"{prefix}creator": user}) | template_visible_q(user, prefix=f"{prefix}template__")
+    return Q(**{f"{prefix}creator": user}) | Q(**{f"{prefix}project__in": member_project_ids(user)})
 
 
 def job_visible_to(*, user, queryset: QuerySet | None = None) -> QuerySet:

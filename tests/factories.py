@@ -22,14 +22,66 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class GroupFactory(factory.django.DjangoModelFactory):
+    """A Django auth group (admin permissions; no longer what a project is)."""
+
     class Meta:
         model = Group
         django_get_or_create = ("name",)
 
+    name = factory.Sequence(lambda n: f"group{n}")
+
+
+# --- teams and projects (workspaces app) ------------------------------------------------------------
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    """A team; ``members={user: "W", …}`` gives it members at those levels."""
+
+    class Meta:
+        model = "workspaces.Team"
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"team{n}")
+
+    @factory.post_generation
+    def members(self, create, extracted, **kwargs):
+        if create and extracted:
+            for member, level in extracted.items():
+                MembershipFactory(team=self, user=member, permissions=level)
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "workspaces.Membership"
+
+    team = factory.SubFactory(TeamFactory)
+    user = factory.SubFactory(UserFactory)
+    permissions = "W"
+
+
+class ProjectFactory(factory.django.DjangoModelFactory):
+    """A project of a new team; ``members={user: "W", …}`` makes them members of that team."""
+
+    class Meta:
+        model = "workspaces.Project"
+        skip_postgeneration_save = True
+
     name = factory.Sequence(lambda n: f"project{n}")
+    team = factory.SubFactory(TeamFactory)
+
+    @factory.post_generation
+    def members(self, create, extracted, **kwargs):
+        if create and extracted:
+            for member, level in extracted.items():
+                MembershipFactory(team=self.team, user=member, permissions=level)
 
 
-# --- catalogue and datasets (contracts app) --------------------------------------------------------
+def member_of(user, project, permissions: str = "W"):
+    """Make ``user`` an active member of ``project``'s team at ``permissions`` (R, X, W or A)."""
+    return MembershipFactory(team=project.team, user=user, permissions=permissions)
+
+
+# --- catalogue (contracts app) -----------------------------------------------------------------------
 
 DOMAIN_DESCRIPTIONS = {
     "ic": "Image Classification",
@@ -154,12 +206,16 @@ class PretrainedModelFactory(factory.django.DjangoModelFactory):
     metadata = factory.LazyFunction(dict)
 
 
+# --- datasets (workspaces app) ------------------------------------------------------------------------
+
+
 class DatasetFactory(factory.django.DjangoModelFactory):
-    """A private dataset of a new user; ``files={"name": b"bytes"}`` stores files through the service
-    (point ``settings.MEDIA_ROOT`` at a temporary folder first)."""
+    """A private, personal (no project) image-classification dataset of a new user; ``files={"name":
+    b"bytes"}`` stores files through the service (point ``settings.MEDIA_ROOT`` at a temporary folder
+    first), ``categories={"name": ["label"]}`` labels them."""
 
     class Meta:
-        model = "contracts.Dataset"
+        model = "workspaces.Dataset"
         skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"dataset{n}")
@@ -177,10 +233,17 @@ class DatasetFactory(factory.django.DjangoModelFactory):
             return
         from django.core.files.base import ContentFile
 
-        from contracts.services.datasets import dataset_file_upload
+        from workspaces.services.datasets import dataset_file_upload
 
         for filename, data in extracted.items():
             dataset_file_upload(dataset=self, filename=filename, content=ContentFile(data))
+
+    @factory.post_generation
+    def categories(self, create, extracted, **kwargs):
+        if create and extracted:
+            from workspaces.services.datasets import dataset_categories_set
+
+            dataset_categories_set(dataset=self, categories=extracted)
 
 
 # --- jobs (jobtemplates app) ---------------------------------------------------------------------------

@@ -20,3 +20,19 @@ class ActionPermissions(BasePermission):
         if action in getattr(view, "admin_actions", ()):
             return bool(user.is_staff)
         return True
+
+
+class ObjectRulePermissions(ActionPermissions):
+    """``ActionPermissions`` plus a rule per action on the object itself: ``view.object_rules`` maps an
+    action to ``(rule(user, obj) -> bool, message)``; actions without a rule need only see the object
+    (which the view's queryset decides: what a user may not see answers 404)."""
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        rule = getattr(view, "object_rules", {}).get(getattr(view, "action", None))
+        if rule is None:
+            return True
+        check, message = rule
+        if check(request.user, obj):
+            return True
+        self.message = message
+        return False

@@ -1,4 +1,4 @@
-"""Representations of the catalogue and datasets (UFDL shapes), and the input serializers of their writes.
+"""Representations of the catalogue (UFDL shapes), and the input serializers of their writes.
 
 Output serializers read only what the selectors joined (no queries of their own). Input serializers
 name related rows by pk or by a natural key (a licence by name, a domain by its 2-letter name, a
@@ -11,13 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.contrib.auth.models import Group
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contracts.models import (
     CUDAVersion,
-    Dataset,
     DockerImage,
     Domain,
     Framework,
@@ -48,6 +46,8 @@ class LookupRelatedField(serializers.RelatedField):
 
     @property
     def expected(self) -> str:
+        if not self.lookup_fields:
+            return "a pk (integer)"
         return f"a pk (integer) or a {' or '.join(self.lookup_fields)} (string)"
 
     def lookup(self, data: Any) -> Any:
@@ -206,9 +206,7 @@ class DockerImageWriteSerializer(serializers.ModelSerializer):
         max_length=200,
         style={"input_type": "password"},
     )
-    cuda_version = LookupRelatedField(
-        queryset=CUDAVersion.objects.all(), lookup_fields=("version", "full_version")
-    )
+    cuda_version = LookupRelatedField(queryset=CUDAVersion.objects.all(), lookup_fields=("version", "full_version"))
     framework = FrameworkLookupField(queryset=Framework.objects.all())
     domain = LookupRelatedField(queryset=Domain.objects.all(), lookup_fields=("name", "description"))
     tasks = LookupRelatedField(queryset=JobContract.objects.all(), many=True, required=False)
@@ -258,56 +256,3 @@ class PretrainedModelWriteSerializer(serializers.ModelSerializer):
         model = PretrainedModel
         fields = ["name", "description", "url", "source", "framework", "domain", "licence", "metadata"]
         validators: list = []  # (name, framework) clashes are a 409 from the view
-
-
-# --- datasets ----------------------------------------------------------------------------------------
-
-
-class DatasetSerializer(serializers.ModelSerializer):
-    """A dataset: ``domain`` its 2-letter name, ``licence`` the licence's pk, ``project`` the group's name,
-    ``creator`` the user's pk, ``files`` the relative names of its files."""
-
-    domain = serializers.SlugRelatedField("name", read_only=True)
-    licence = serializers.PrimaryKeyRelatedField(read_only=True)
-    project = serializers.SlugRelatedField("name", read_only=True, allow_null=True)
-    creator = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
-    files = serializers.SlugRelatedField("filename", many=True, read_only=True)
-
-    class Meta:
-        model = Dataset
-        fields = [
-            "pk",
-            "name",
-            "version",
-            "description",
-            "domain",
-            "licence",
-            "project",
-            "is_public",
-            "creator",
-            "creation_time",
-            "deletion_time",
-            "files",
-        ]
-        read_only_fields = fields
-
-
-class DatasetWriteSerializer(serializers.Serializer):
-    """The body of a dataset create or update. Keys of the representation it does not list (``pk``,
-    ``creator``, ``files``, times) are ignored, so a retrieved dataset can be sent back as it is."""
-
-    name = serializers.CharField(max_length=200)
-    version = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
-    description = serializers.CharField(allow_blank=True, required=False, default="")
-    domain = LookupRelatedField(queryset=Domain.objects.all(), lookup_fields=("name", "description"))
-    licence = LookupRelatedField(queryset=Licence.objects.all())
-    project = LookupRelatedField(queryset=Group.objects.all(), allow_null=True, required=False)
-    is_public = serializers.BooleanField(required=False, default=False)
-
-
-class DatasetFileSerializer(serializers.Serializer):
-    """What a file upload or removal answers."""
-
-    dataset = serializers.IntegerField(source="dataset_id")
-    filename = serializers.CharField()
-    size = serializers.IntegerField()

@@ -13,6 +13,5 @@ router.register("hardware", views.HardwareViewSet, basename="hardware")
 router.register("cuda", views.CUDAVersionViewSet, basename="cuda-version")
 router.register("docker", views.DockerImageViewSet, basename="docker-image")
 router.register("pretrained-models", views.PretrainedModelViewSet, basename="pretrained-model")
-router.register("datasets", views.DatasetViewSet, basename="dataset")
 
 urlpatterns = router.urls

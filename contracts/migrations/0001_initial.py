@@ -4,7 +4,10 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import contracts.models.datasets
+
+def dataset_file_path(instance, filename):
+    """The historical ``upload_to`` (datasets moved to the workspaces app, which keeps the same layout)."""
+    return f"datasets/{instance.dataset_id}/{filename}"
 
 
 class Migration(migrations.Migration):
@@ -216,7 +219,7 @@ class Migration(migrations.Migration):
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("filename", models.CharField(max_length=500)),
-                ("file", models.FileField(max_length=700, upload_to=contracts.models.datasets.dataset_file_path)),
+                ("file", models.FileField(max_length=700, upload_to=dataset_file_path)),
                 ("size", models.BigIntegerField(default=0)),
                 ("creation_time", models.DateTimeField(auto_now_add=True)),
                 (

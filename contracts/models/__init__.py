@@ -1,5 +1,5 @@
 """Models of the catalogue (domains, licences, frameworks, hardware, CUDA, docker images, pretrained
-models), datasets and the type/contract listings."""
+models) and the type/contract listings."""
 
 from contracts.models.catalogue import (
     CUDAVersion,
@@ -10,13 +10,10 @@ from contracts.models.catalogue import (
     Licence,
     PretrainedModel,
 )
-from contracts.models.datasets import Dataset, DatasetFile
 from contracts.models.registry import JobContract, JobType
 
 __all__ = [
     "CUDAVersion",
-    "Dataset",
-    "DatasetFile",
     "DockerImage",
     "Domain",
     "Framework",

@@ -3,8 +3,8 @@
 The pure type language (``contracts.types``) knows types; this package knows where their rows are.
 ``register_resident`` binds a type name to a model (filters, name rule, visibility, row value);
 ``rows_of_type``, ``value_problems``, ``resolve_value`` and ``schema_for`` answer questions about a
-type for one user. The catalogue's types and ``Dataset`` are bound here; ``JobOutput`` is bound by
-the jobtemplates app (``jobtemplates.resident.register_job_output_binding``).
+type for one user. The catalogue's types are bound here; ``Dataset`` by the workspaces app
+(``workspaces.resident``) and ``JobOutput`` by the jobtemplates app (``jobtemplates.resident``).
 """
 
 from contracts.resident.bindings import (

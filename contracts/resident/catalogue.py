@@ -1,11 +1,12 @@
-"""The bindings of the catalogue's types (``Domain`` … ``CUDAVersion``) and of ``Dataset``.
+"""The bindings of the catalogue's types (``Domain`` … ``CUDAVersion``); ``Dataset`` is bound by the
+workspaces app, which holds datasets.
 
 A row value writes exactly the ``row_fields`` its type class declares (``contracts.types.catalogue``),
 in UFDL's shapes, so it is a valid value of its own type: related rows as their objects (a docker
 image's ``framework``, ``cuda_version``) or as the one field UFDL writes (every ``domain`` is the
 domain's description, what ``Domain<'…'>`` fixes). A docker image's value is its ``/v1/docker``
-representation; a pretrained model's and a dataset's differ from their REST ones in ``domain`` (the
-REST representations write the 2-letter name), and a dataset's has no file list. Registry
+representation; a pretrained model's differs from its REST one in ``domain`` (the REST representation
+writes the 2-letter name). Registry
 credentials are never part of a value: a docker image's ``registry_password`` is left out.
 """
 
@@ -13,10 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
-
 from contracts.resident.bindings import FieldName, NameAndVersion, ResidentBinding, register_resident
-from contracts.resident.rows import iso_time
 
 _DOMAIN_AND_FRAMEWORK_LOOKUPS = {
     "domain.description": "domain__description",
@@ -89,33 +87,8 @@ def pretrained_model_value(model) -> dict[str, Any]:
     }
 
 
-def dataset_value(dataset) -> dict[str, Any]:
-    # Files are left out: a value names the dataset; its files are listed by /v1/datasets/{pk}.
-    return {
-        "pk": dataset.pk,
-        "name": dataset.name,
-        "version": dataset.version,
-        "description": dataset.description,
-        "domain": dataset.domain.description,
-        "licence": dataset.licence_id,
-        "project": dataset.project.name if dataset.project_id is not None else None,
-        "is_public": dataset.is_public,
-        "creator": dataset.creator_id,
-        "creation_time": iso_time(dataset.creation_time),
-        "deletion_time": iso_time(dataset.deletion_time),
-    }
-
-
-def datasets_visible(datasets: QuerySet, user) -> QuerySet:
-    """Public datasets, the user's own, their projects' (admins: all): the datasets resource's rule."""
-    from contracts.selectors import dataset_visibility_filter
-
-    condition = dataset_visibility_filter(user)
-    return datasets if condition is None else datasets.filter(condition)
-
-
 def register_catalogue_bindings() -> None:
-    """Bind the catalogue's types and ``Dataset`` (idempotent)."""
+    """Bind the catalogue's types (idempotent)."""
     for binding in (
         ResidentBinding(
             "Domain",
@@ -170,17 +143,6 @@ def register_catalogue_bindings() -> None:
             filter_lookups=_DOMAIN_AND_FRAMEWORK_LOOKUPS,
             name_rule=FieldName("name"),
             related=("framework", "domain", "licence"),
-        ),
-        ResidentBinding(
-            "Dataset",
-            "contracts.Dataset",
-            resource="datasets",
-            noun="dataset",
-            row_value=dataset_value,
-            filter_lookups={"domain.description": "domain__description"},
-            name_rule=NameAndVersion(integer_version=True),
-            visible=datasets_visible,
-            related=("domain", "project"),
         ),
     ):
         register_resident(binding, replace=True)

@@ -128,16 +128,19 @@ register_type_class(
         (TypeParameter("domain", "Domain", row_field="domain"),),
         schema=row_schema,
         # UFDL names pk, name, version and domain (all required; "TODO: Remaining fields"); the rest
-        # is our /v1/datasets representation, without the file list (a value names the dataset).
+        # is the /v1/datasets representation, without the file list (a value names the dataset). A
+        # core dataset has no domain (null, as UFDL's serialiser writes it).
         row_fields=(
             RowField("pk", schema={"type": "integer", "minimum": 1}, required=True),
             RowField("name", "str", required=True),
             RowField("version", schema={"type": "integer", "minimum": 1}, required=True),
-            RowField("domain", "Domain", attribute="description", required=True),
+            RowField("domain", "Domain", attribute="description", required=True, nullable=True),
+            RowField("previous_version", schema={"type": "integer", "minimum": -1}),
             RowField("description", "str"),
+            RowField("project", schema={"type": "integer", "minimum": 1}, nullable=True),
             RowField("licence", schema={"type": "integer", "minimum": 1}),
-            RowField("project", "str", nullable=True),
             RowField("is_public", "bool"),
+            RowField("tags", "str"),
             RowField("creator", schema={"type": "integer", "minimum": 1}, nullable=True),
             RowField("creation_time", "str"),
             RowField("deletion_time", "str", nullable=True),

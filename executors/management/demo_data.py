@@ -1,4 +1,5 @@
-"""The demo datasets: scikit-learn's bundled digits as PNG images, one folder per digit, in two splits.
+"""The demo datasets: scikit-learn's bundled digits as PNG images, one folder per digit, in two splits,
+each image also labelled with its digit as its category (what UFDL's image-classification clients read).
 
 ``digits`` (public, for training) holds nine images in ten; ``digits-test`` (public, for predicting)
 holds every tenth image, so a model trained on the first is measured on images it never saw. The
@@ -16,8 +17,14 @@ import numpy as np
 from django.core.files.base import ContentFile
 from PIL import Image
 
-from contracts.models import Dataset, DatasetFile, Domain, Licence
-from contracts.services.datasets import dataset_create, dataset_file_upload
+from contracts.models import Domain, Licence
+from workspaces.models import Dataset, DatasetFile
+from workspaces.services.datasets import (
+    dataset_categories,
+    dataset_categories_set,
+    dataset_create,
+    dataset_file_upload,
+)
 
 DOMAIN = "ic"
 LICENCE = "CC-BY-4.0"
@@ -91,7 +98,11 @@ def demo_data_seed() -> list[str]:
 
 def _seed(demo: DemoDataset, domain: Domain, licence: Licence) -> str:
     label = f"{demo.name} v{VERSION}"
-    dataset = Dataset.objects.filter(name=demo.name, version=VERSION).order_by("deletion_time").first()
+    dataset = (
+        Dataset.objects.filter(name=demo.name, version=VERSION, project__isnull=True, creator__isnull=True)
+        .order_by("deletion_time")
+        .first()
+    )
     if dataset is not None and dataset.deletion_time is not None:
         # An admin removed it on purpose; seeding at every start must not bring it back.
         return f"{label}: deleted, left alone (reinstate it to use it)"
@@ -114,6 +125,10 @@ def _seed(demo: DemoDataset, domain: Domain, licence: Licence) -> str:
     missing = [name for name in files if name not in existing]
     for name in missing:
         dataset_file_upload(dataset=dataset, filename=name, content=ContentFile(files[name]))
+    labelled = dataset_categories(dataset=dataset)
+    unlabelled = {name: [name.split("/", 1)[0]] for name in files if name not in labelled}
+    if unlabelled:
+        dataset_categories_set(dataset=dataset, categories=unlabelled)
     if created:
         return f"{label}: created (pk {dataset.pk}, {len(files)} images)"
     if missing:

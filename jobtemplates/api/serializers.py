@@ -38,7 +38,7 @@ def template_representation(template: JobTemplate | None, draft: TemplateDraft |
     data["parameters"] = {parameter.name: parameter.export() for parameter in draft.parameters}
     # Ours, added (clients ignore unknown keys).
     data["kind"] = draft.kind
-    data["project"] = draft.project.name if draft.project else None
+    data["project"] = draft.project.pk if draft.project else None
     data["inputs"] = draft.inputs
     data["outputs"] = draft.outputs
     if draft.is_meta:
@@ -66,7 +66,7 @@ class TemplateSerializer(serializers.Serializer):
         read_only=True, help_text="name → {types, help, default?, default_type?, const?}"
     )
     kind = serializers.ChoiceField(choices=["workable", "meta"], read_only=True)
-    project = serializers.CharField(read_only=True, allow_null=True)
+    project = serializers.IntegerField(read_only=True, allow_null=True, help_text="the project's pk (scope project)")
     inputs = serializers.DictField(read_only=True, help_text="input name → allowed type strings")
     outputs = serializers.DictField(read_only=True, help_text="output name → type string")
     graph = serializers.DictField(read_only=True, help_text="meta-templates only: {nodes, dependencies}")

@@ -39,6 +39,11 @@ class Job(SoftDeleteModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
     )
     creation_time = models.DateTimeField(auto_now_add=True)
+    # Who besides its creator may see the job: the members of this project's team (a project-scoped
+    # template's project, inherited by a meta-job's children). None: the creator and admins only.
+    project = models.ForeignKey(
+        "workspaces.Project", on_delete=models.PROTECT, null=True, blank=True, related_name="jobs"
+    )
 
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.CREATED, db_index=True)
     start_time = models.DateTimeField(null=True, blank=True)

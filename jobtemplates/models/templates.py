@@ -25,7 +25,7 @@ class TemplateKind(models.TextChoices):
 class TemplateScope(models.TextChoices):
     PUBLIC = "public", "public: every authenticated user"
     USER = "user", "user: the creator and admins"
-    PROJECT = "project", "project: members of the project group and admins"
+    PROJECT = "project", "project: members of the project's team and admins"
 
 
 class TemplateQuerySet(SoftDeleteQuerySet):
@@ -83,7 +83,14 @@ class JobTemplate(SoftDeleteModel):
         "contracts.Domain", on_delete=models.PROTECT, null=True, blank=True, related_name="templates"
     )
     licence = models.ForeignKey("contracts.Licence", on_delete=models.PROTECT, related_name="templates")
-    project = models.ForeignKey("auth.Group", on_delete=models.PROTECT, null=True, blank=True, related_name="templates")
+    project = models.ForeignKey(
+        "workspaces.Project",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="templates",
+        help_text="scope 'project': the members of its team can see the template",
+    )
     creator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="templates"
     )

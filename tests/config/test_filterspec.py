@@ -203,7 +203,8 @@ class TestOrdering:
 
 class TestIncludeInactive:
     def test_soft_deleted_rows_only_when_asked(self, admin_client):
-        from contracts.models import Dataset, Domain, Licence
+        from contracts.models import Domain, Licence
+        from workspaces.models import Dataset
 
         domain = Domain.objects.get_or_create(name="ic", defaults={"description": "Image Classification"})[0]
         licence = Licence.objects.get_or_create(name="MIT")[0]

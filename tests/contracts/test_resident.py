@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from config.errors import InvalidRequest
 from contracts.api.serializers import DockerImageSerializer
-from contracts.models import Dataset, DockerImage, Domain, Licence
+from contracts.models import DockerImage, Domain, Licence
 from contracts.resident import (
     REF_KEY,
     FieldName,
@@ -27,7 +27,8 @@ from contracts.resident import (
     value_problems,
 )
 from contracts.resident.catalogue import domain_value
-from contracts.services.datasets import dataset_create
+from workspaces.models import Dataset
+from workspaces.services.datasets import dataset_create
 from contracts.types import TYPE_CLASSES, json_schema, make_literal, parse_type, validate_value
 from jobtemplates.models import JobOutput, TemplateScope
 from jobtemplates.resident import register_job_output_binding

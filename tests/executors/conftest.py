@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from contracts.models import Dataset, Domain, Licence
+from contracts.models import Domain, Licence
+from workspaces.models import Dataset
 from contracts.services.catalogue_seed import catalogue_seed
 from jobtemplates.models import JobTemplate
 from jobtemplates.services.templates import template_import

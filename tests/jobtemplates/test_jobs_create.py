@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from config.celery import app as celery_app
-from contracts.models import Dataset
+from workspaces.models import Dataset
 from jobtemplates.models import Job, JobOutput, JobStatus, JobTemplate
 from jobtemplates.services.jobs import job_output_write
 from jobtemplates.services.jobs.enqueueing import RUN_JOB_TASK

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from contracts.models import Dataset, Domain, Licence
+from contracts.models import Domain, Licence
+from workspaces.models import Dataset
 from jobtemplates.models import JobReference
 from jobtemplates.services.jobs import job_create
 from jobtemplates.services.templates import template_import
@@ -41,7 +42,7 @@ def test_a_dataset_named_by_a_job_cannot_be_hard_deleted(train_template, admin_u
         body={"input_values": {"dataset": {"value": used.pk, "type": "PK<Dataset<Domain<'Image Classification'>>>"}}},
     )
     assert list(JobReference.objects.filter(job=job).values_list("model_label", "row_pk", "path")) == [
-        ("contracts.Dataset", used.pk, "input_values.dataset")
+        ("workspaces.Dataset", used.pk, "input_values.dataset")
     ]
     response = admin_client.delete(f"/v1/datasets/{used.pk}/hard")
     assert response.status_code == 409

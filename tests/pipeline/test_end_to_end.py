@@ -17,7 +17,7 @@ import json
 import numpy as np
 import pytest
 
-from contracts.models import Dataset
+from workspaces.models import Dataset
 from executors.builtin.classifiers import classify, model_load
 from executors.builtin.images import Preprocessing
 from jobtemplates.services.templates import template_import

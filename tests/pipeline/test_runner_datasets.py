@@ -8,7 +8,8 @@ import threading
 
 import pytest
 
-from contracts.models import Dataset, Domain, Licence
+from contracts.models import Domain, Licence
+from workspaces.models import Dataset
 from executors.context import ExecutionContext, JobCancelled
 from executors.runner import dataset_create_for_job, dataset_local_files
 from jobtemplates.models import Job

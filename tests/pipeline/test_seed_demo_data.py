@@ -9,8 +9,8 @@ import pytest
 from django.core.management import CommandError
 from PIL import Image
 
-from contracts.models import Dataset, DatasetFile
-from contracts.services.datasets import dataset_file_delete, dataset_soft_delete
+from workspaces.models import Dataset, DatasetFile
+from workspaces.services.datasets import dataset_file_delete, dataset_soft_delete
 from tests.factories import DatasetFactory
 from tests.pipeline.conftest import run_command
 

@@ -1,7 +1,11 @@
-"""``/v1/users``: admins manage accounts; everyone may read their own (by pk or by username)."""
+"""``/v1/users``: admins manage accounts; everyone may read their own (by pk, or by username as UFDL
+answers it: a one-element array)."""
+
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -16,7 +20,9 @@ User = get_user_model()
 
 class UserViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, ResourceViewSet):
     """User accounts. List, create, update and deactivate are for admins; retrieve is for the user
-    themself and admins. ``/v1/users/{username}`` works as well as ``/v1/users/{pk}``."""
+    themself and admins. ``/v1/users/{pk}`` answers the user; ``/v1/users/{username}`` answers a
+    one-element array of them, as UFDL does (a username of digits only is found by name when no user
+    has it as pk)."""
 
     serializer_class = UserSerializer
     admin_actions = frozenset({"list", "filter_list", "create", "create_compat", "update", "partial_update", "destroy"})
@@ -45,17 +51,29 @@ class UserViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.Upd
             users = users.filter(pk=self.request.user.pk)
         return users
 
-    def get_object(self):
+    def _lookup(self) -> tuple[Any, bool]:
+        """The user the path names and whether it named them by username. ASCII digits name a pk first
+        (``"³²".isdigit()`` is true too), then a username; anything else is a username."""
         lookup = self.kwargs[self.lookup_field]
         queryset = self.get_queryset()
-        # Digits name a primary key, anything else a username (the UFDL client uses both).
-        user = (
-            get_object_or_404(queryset, pk=int(lookup))
-            if lookup.isdigit()
-            else get_object_or_404(queryset, username=lookup)
-        )
+        if lookup.isascii() and lookup.isdigit() and len(lookup) <= 18:
+            user = queryset.filter(pk=int(lookup)).first()
+            if user is not None:
+                return user, False
+        return get_object_or_404(queryset, username=lookup), True
+
+    def get_object(self):
+        user, _ = self._lookup()
         self.check_object_permissions(self.request, user)
         return user
+
+    @extend_schema(responses={200: UserSerializer})
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        """A user by pk (the user), or by username (a one-element array, as UFDL answers it)."""
+        user, by_name = self._lookup()
+        self.check_object_permissions(request, user)
+        data = self.get_serializer(user).data
+        return Response([data] if by_name else data)
 
     def check_object_permissions(self, request, obj) -> None:
         super().check_object_permissions(request, obj)

@@ -1,4 +1,4 @@
-"""Viewsets of the contracts app: the catalogue resources and datasets."""
+"""Viewsets of the contracts app: the catalogue resources."""
 
 from contracts.api.views.catalogue import (
     CUDAVersionViewSet,
@@ -9,11 +9,9 @@ from contracts.api.views.catalogue import (
     LicenceViewSet,
     PretrainedModelViewSet,
 )
-from contracts.api.views.datasets import DatasetViewSet
 
 __all__ = [
     "CUDAVersionViewSet",
-    "DatasetViewSet",
     "DockerImageViewSet",
     "DomainViewSet",
     "FrameworkViewSet",

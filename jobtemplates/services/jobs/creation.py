@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from config.errors import Conflict
-from jobtemplates.models import Job, JobTemplate
+from jobtemplates.models import Job, JobTemplate, TemplateScope
 from jobtemplates.services.jobs.enqueueing import job_enqueue
 from jobtemplates.services.jobs.metajobs import meta_job_start
 from jobtemplates.services.jobs.references import job_references_record
@@ -16,6 +16,14 @@ from jobtemplates.services.jobs.requests import JobRequest, check_job_request
 
 class TemplateDeleted(Conflict):
     code = "template_deleted"
+
+
+def job_project_id(*, template: JobTemplate, parent: Job | None = None) -> int | None:
+    """Whose members see the job besides its creator: a child's parent's project; a project-scoped
+    template's project; otherwise none (the creator and admins only)."""
+    if parent is not None:
+        return parent.project_id
+    return template.project_id if template.scope == TemplateScope.PROJECT else None
 
 
 def job_build(
@@ -27,6 +35,7 @@ def job_build(
         parent=parent,
         child_name=child_name,
         creator=creator if getattr(creator, "pk", None) else None,
+        project_id=job_project_id(template=template, parent=parent),
         description=request.description,
         input_values=request.input_values,
         parameter_values=request.parameter_values,

@@ -80,6 +80,7 @@ def _create_child(parent: Job, node: MetaNode, feeding: list, children: dict[str
         parent=parent,
         child_name=node.name,
         creator=parent.creator,
+        project_id=parent.project_id,
         description=parent.description,
         input_values=input_values,
         parameter_values=_strip(parent.parameter_values, node.name),

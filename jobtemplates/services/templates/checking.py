@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import Group
 from django.utils.module_loading import import_string
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -24,6 +23,7 @@ from contracts.types import Type, TypeParseError, accepts, is_binary_type, parse
 from jobtemplates.graph import ChildSignature, Edge, check_graph, qualified
 from jobtemplates.models import JobTemplate, TemplateKind, TemplateScope
 from jobtemplates.services.templates.drafts import DependencyDraft, NodeDraft, ParameterDraft, TemplateDraft
+from workspaces.models import Project
 
 TOP_KEYS = {"name", "version", "description", "scope", "domain", "licence", "project", "specific"}
 WORKABLE_KEYS = {"job_type", "executor_class", "required_packages", "parameters"}
@@ -68,9 +68,9 @@ class TemplateChecker:
             self.problem("scope", "invalid_choice", f"scope must be one of {', '.join(TemplateScope.values)}")
         domain = self.lookup(data, "domain", Domain, "name", required=False)
         licence = self.lookup(data, "licence", Licence, "name", required=True)
-        project = self.lookup(data, "project", Group, "name", required=False)
+        project = self.project(data.get("project"))
         if scope == TemplateScope.PROJECT and project is None and "project" not in self.problem_paths():
-            self.problem("project", "required", "a template of scope 'project' names its project (a group)")
+            self.problem("project", "required", "a template of scope 'project' names its project (its pk)")
         draft = TemplateDraft(
             kind=TemplateKind.WORKABLE,
             name=name or "",
@@ -146,6 +146,27 @@ class TemplateChecker:
         if row is None:
             self.problem(key, "unknown_" + key, f"no {model._meta.verbose_name} has {field} {value!r}")
         return row
+
+    def project(self, value: Any) -> Project | None:
+        """The active project ``value`` names: its pk (as UFDL serialises a project), or its name when only
+        one active project has it."""
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | str) or (isinstance(value, str) and not value):
+            self.problem("project", "wrong_type", "project is a project's pk (or its name)")
+            return None
+        active = Project.objects.filter(deletion_time__isnull=True, team__deletion_time__isnull=True)
+        if isinstance(value, int):
+            found = list(active.filter(pk=value)[:1]) if 0 < value <= 2**63 - 1 else []
+        else:
+            found = list(active.filter(name=value)[:2])
+        if len(found) > 1:
+            self.problem("project", "ambiguous", f"several projects are named {value!r}; give its pk")
+            return None
+        if not found:
+            self.problem("project", "unknown_project", f"no active project {value!r}")
+            return None
+        return found[0]
 
     # --- workable ---------------------------------------------------------------------------------
 

@@ -70,7 +70,7 @@ class TemplateDraft:
     scope: str
     domain: Any  # contracts.Domain | None
     licence: Any  # contracts.Licence
-    project: Any  # auth.Group | None
+    project: Any  # workspaces.Project | None
     contract: str = ""
     contract_name: str = ""
     type_parameters: dict[str, str] = field(default_factory=dict)
@@ -102,22 +102,25 @@ class TemplateDraft:
         }
 
     def export(self) -> dict[str, Any]:
-        """The import format (http-api.md §3.3), every field filled in."""
-        return {
+        """The import format (http-api.md §3.3). Keys without a value (``domain``, ``project``) are left
+        out, not null: UFDL's client reads exports with its strict ``JobTemplateSpec``, which refuses a
+        null there (and knows no ``project``: ours, written only for project-scoped templates)."""
+        exported: dict[str, Any] = {
             "name": self.name,
             "version": self.version,
             "description": self.description,
             "scope": self.scope,
             "domain": self.domain.name if self.domain else None,
             "licence": self.licence.name,
-            "project": self.project.name if self.project else None,
+            "project": self.project.pk if self.project else None,
             "specific": self.specific(),
         }
+        return {key: value for key, value in exported.items() if value is not None}
 
     def content(self) -> dict[str, Any]:
         """What identity compares: the export without the version."""
         exported = self.export()
-        exported.pop("version")
+        exported.pop("version", None)
         return exported
 
 

@@ -10,8 +10,8 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from contracts.models import Dataset, DatasetFile
-from contracts.services.datasets import dataset_reference_check_register, dataset_reference_check_unregister
+from workspaces.models import Dataset, DatasetFile
+from workspaces.services.datasets import dataset_reference_check_register, dataset_reference_check_unregister
 from tests.factories import DatasetFactory, DomainFactory, GroupFactory, LicenceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,1 @@
+"""The UFDL data layer: teams and their memberships, projects, and the datasets of every domain."""

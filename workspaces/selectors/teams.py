@@ -1,0 +1,90 @@
+"""Reads of teams, memberships and projects, and the membership questions every visibility rule asks.
+
+Only active memberships of active teams count, and only active projects of those teams: a soft-deleted
+team (or project) grants nothing until it is reinstated. The ``*_ids`` selectors are subqueries, so a
+visibility filter built on them stays one SQL statement.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db.models import Prefetch, QuerySet
+
+from config.errors import InvalidRequest, Problem
+from workspaces.models import Membership, Project, Team
+
+
+def is_admin(user) -> bool:
+    return bool(getattr(user, "is_staff", False))
+
+
+def active_memberships() -> QuerySet[Membership]:
+    """Memberships that grant access: active, in an active team."""
+    return Membership.objects.filter(deletion_time__isnull=True, team__deletion_time__isnull=True)
+
+
+def member_team_ids(user) -> QuerySet:
+    """The pks of the active teams ``user`` is an active member of (a subquery)."""
+    return active_memberships().filter(user_id=user.pk).values("team_id")
+
+
+def member_project_ids(user) -> QuerySet:
+    """The pks of the active projects of those teams (a subquery)."""
+    return Project.objects.filter(deletion_time__isnull=True, team__in=member_team_ids(user)).values("pk")
+
+
+def team_permission(*, user, team: Team) -> str | None:
+    """``user``'s level in ``team`` (R, X, W or A), or None when not an active member of an active team."""
+    if user is None or not user.is_authenticated or team.deletion_time is not None:
+        return None
+    return (
+        Membership.objects.filter(user_id=user.pk, team_id=team.pk, deletion_time__isnull=True)
+        .values_list("permissions", flat=True)
+        .first()
+    )
+
+
+def project_permission(*, user, project: Project) -> str | None:
+    """``user``'s level in ``project``'s team, or None (not a member, or the project or team deleted)."""
+    if user is None or not user.is_authenticated or project.deletion_time is not None:
+        return None
+    return (
+        active_memberships()
+        .filter(user_id=user.pk, team_id=project.team_id)
+        .values_list("permissions", flat=True)
+        .first()
+    )
+
+
+def team_list() -> QuerySet[Team]:
+    """Teams with their active members (and their levels) loaded: two queries for any number of teams."""
+    return Team.objects.prefetch_related(
+        Prefetch(
+            "memberships",
+            queryset=Membership.objects.filter(deletion_time__isnull=True).select_related("user").order_by("pk"),
+            to_attr="active_memberships",
+        )
+    ).order_by("pk")
+
+
+def team_visible_to(user) -> QuerySet[Team]:
+    """Teams ``user`` is an active member of (admins: all), soft-deleted ones included for admins."""
+    teams = team_list()
+    return teams if is_admin(user) else teams.filter(pk__in=member_team_ids(user))
+
+
+def project_visible_to(user) -> QuerySet[Project]:
+    """Projects of the teams ``user`` is an active member of (admins: all)."""
+    projects = Project.objects.order_by("pk")
+    return projects if is_admin(user) else projects.filter(pk__in=member_project_ids(user))
+
+
+def user_by_username(username: str, *, path: str = "username"):
+    """The active user called ``username``, or a 422 naming ``path``."""
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None or not user.is_active:
+        raise InvalidRequest(
+            f"No active user {username[:150]!r}.",
+            problems=[Problem(path=path, code="does_not_exist", message=f"no active user {username[:150]!r}")],
+        )
+    return user

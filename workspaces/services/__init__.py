@@ -1,0 +1,1 @@
+"""Business actions of the data layer: teams, memberships and projects (``teams``), datasets (``datasets``)."""
