@@ -1,5 +1,6 @@
 """The ``Dataset`` type's binding: datasets as values of ``Dataset<…>``, ``PK<Dataset<…>>`` and
-``Name<Dataset<…>>`` (named ``"<name> v<version>"``), visible as the datasets resource shows them."""
+``Name<Dataset<…>>`` (named ``"<name> v<version>"``), visible as the datasets resource shows them.
+A core dataset (no domain) is no value of any of them: UFDL's dataset types always have a domain."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ from typing import Any
 
 from contracts.resident import NameAndVersion, ResidentBinding, iso_time, register_resident
 from workspaces.selectors import datasets_visible
+
+
+def datasets_of_a_domain_visible(datasets, user):
+    """The datasets ``user`` may see that have a domain."""
+    return datasets_visible(datasets.filter(domain__isnull=False), user)
 
 
 def dataset_value(dataset) -> dict[str, Any]:
@@ -21,7 +27,7 @@ def dataset_value(dataset) -> dict[str, Any]:
         "project": dataset.project_id,
         "licence": dataset.licence_id,
         "is_public": dataset.is_public,
-        "domain": dataset.domain.description if dataset.domain_id is not None else None,
+        "domain": dataset.domain.description,
         "tags": dataset.tags,
         "creator": dataset.creator_id,
         "creation_time": iso_time(dataset.creation_time),
@@ -40,7 +46,7 @@ def register_dataset_binding() -> None:
             row_value=dataset_value,
             filter_lookups={"domain.description": "domain__description"},
             name_rule=NameAndVersion(integer_version=True),
-            visible=datasets_visible,
+            visible=datasets_of_a_domain_visible,
             related=("domain",),
         ),
         replace=True,

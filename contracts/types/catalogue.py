@@ -128,13 +128,13 @@ register_type_class(
         (TypeParameter("domain", "Domain", row_field="domain"),),
         schema=row_schema,
         # UFDL names pk, name, version and domain (all required; "TODO: Remaining fields"); the rest
-        # is the /v1/datasets representation, without the file list (a value names the dataset). A
-        # core dataset has no domain (null, as UFDL's serialiser writes it).
+        # is the /v1/datasets representation, without the file list (a value names the dataset). Every
+        # value has a domain: a core dataset (none) is not a value of any Dataset type.
         row_fields=(
             RowField("pk", schema={"type": "integer", "minimum": 1}, required=True),
             RowField("name", "str", required=True),
             RowField("version", schema={"type": "integer", "minimum": 1}, required=True),
-            RowField("domain", "Domain", attribute="description", required=True, nullable=True),
+            RowField("domain", "Domain", attribute="description", required=True),
             RowField("previous_version", schema={"type": "integer", "minimum": -1}),
             RowField("description", "str"),
             RowField("project", schema={"type": "integer", "minimum": 1}, nullable=True),

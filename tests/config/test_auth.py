@@ -33,7 +33,7 @@ class TestObtainRefreshVerify:
         assert tokens.status_code == 200
         assert set(tokens.json()) == {"access", "refresh"}
         access, refresh = tokens.json()["access"], tokens.json()["refresh"]
-        assert with_header(f"Bearer {access}").get(PROTECTED).json()["username"] == "alice"
+        assert with_header(f"Bearer {access}").get(PROTECTED).json()[0]["username"] == "alice"
 
         refreshed = anon_client.post("/v1/auth/refresh", {"refresh": refresh}, format="json")
         assert refreshed.status_code == 200

@@ -90,13 +90,28 @@ class TestLookups:
         by_pk = client.get(f"/v1/users/{user.pk}")
         by_name = client.get("/v1/users/alice")
         assert by_pk.status_code == by_name.status_code == 200
-        assert by_pk.json() == by_name.json()
+        # UFDL answers a username lookup with a one-element array (its client takes element 0).
+        assert by_name.json() == [by_pk.json()]
         assert set(by_pk.json()) == USER_KEYS
         assert client.get("/v1/users/alice/").json() == by_name.json()
 
+    def test_a_digits_only_username_is_found_by_name_when_no_pk_matches(self, admin_client, user):
+        numeric = UserFactory(username="2024")
+        assert admin_client.get("/v1/users/2024").json() == [admin_client.get(f"/v1/users/{numeric.pk}").json()]
+        # A pk that exists wins (UFDL's order): the user with that pk, as an object.
+        assert admin_client.get(f"/v1/users/{user.pk}").json()["username"] == "alice"
+        bearer = bearer_client(numeric)
+        assert bearer.get("/v1/users/2024").json()[0]["username"] == "2024"
+
+    def test_digits_beyond_ascii_are_a_username(self, admin_client):
+        assert admin_client.get("/v1/users/³²").status_code == 404  # "³²".isdigit() is true: not a pk
+        superscript = UserFactory(username="³²")
+        assert admin_client.get("/v1/users/³²").json()[0]["pk"] == superscript.pk
+
     def test_other_users_are_404_to_users_and_visible_to_admins(self, client, admin_client, other_user):
         assert client.get("/v1/users/bob").status_code == 404
-        assert admin_client.get("/v1/users/bob").json()["pk"] == other_user.pk
+        assert client.get(f"/v1/users/{other_user.pk}").status_code == 404
+        assert admin_client.get("/v1/users/bob").json()[0]["pk"] == other_user.pk
         assert admin_client.get("/v1/users/nobody").status_code == 404
 
     def test_admin_lists_are_paginated_and_filterable(self, admin_client, user, other_user, admin_user):

@@ -7,9 +7,10 @@ from tests.factories import LicenceFactory
 
 
 def job_output(
-    *, type_: str, creator=None, scope: str = TemplateScope.PUBLIC, name: str = "model", **fields
+    *, type_: str, creator=None, scope: str = TemplateScope.PUBLIC, name: str = "model", project=None, **fields
 ) -> JobOutput:
-    """A job output of ``type_`` on a fresh job (by ``creator``) of a fresh template of ``scope``."""
+    """A job output of ``type_`` on a fresh job (by ``creator``, in ``project``) of a fresh template of
+    ``scope``."""
     template = JobTemplate.objects.create(
         name=f"template{JobTemplate.objects.count()}",
         version=1,
@@ -19,5 +20,5 @@ def job_output(
         contract="Export",
         contract_name="Export",
     )
-    job = Job.objects.create(template=template, creator=creator)
+    job = Job.objects.create(template=template, creator=creator, project=project)
     return JobOutput.objects.create(job=job, name=name, type=type_, file=f"job-outputs/{job.pk}/{name}", **fields)

@@ -17,7 +17,7 @@ from tests.factories import (
     DockerImageFactory,
     DomainFactory,
     FrameworkFactory,
-    GroupFactory,
+    ProjectFactory,
     HardwareFactory,
     PretrainedModelFactory,
 )
@@ -182,8 +182,7 @@ class TestGetAllValues:
                 assert b"registry_password" not in response.content
 
     def test_datasets_follow_visibility(self, client, user, other_user, admin_client):
-        project = GroupFactory(name="team")
-        user.groups.add(project)
+        project = ProjectFactory(name="team", members={user: "R"})
         own = DatasetFactory(creator=user)
         public = DatasetFactory(creator=other_user, is_public=True)
         shared = DatasetFactory(creator=other_user, project=project)
@@ -198,10 +197,10 @@ class TestGetAllValues:
             assert [row["pk"] for row in client.get(values_url(type_string)).json()] == visible_ic, type_string
         everything = admin_client.get(values_url("Dataset")).json()
         assert [row["pk"] for row in everything] == [own.pk, public.pk, shared.pk, hidden.pk, speech.pk]
-        # A dataset value names its domain by description (what Dataset<Domain<'…'>> fixes), unlike
-        # /v1/datasets (the 2-letter name), and lists no files.
+        # A dataset value names its domain by description (what Dataset<Domain<'…'>> fixes), as /v1/datasets
+        # does, its project by pk, and lists no files.
         assert everything[-1]["domain"] == "Speech" and "files" not in everything[-1]
-        assert everything[2]["project"] == "team"
+        assert everything[2]["project"] == project.pk
         assert all(validate_value(parse_type("Dataset"), row) == [] for row in everything)
 
     def test_job_outputs_of_a_content_type(self, client, user, other_user):

@@ -39,9 +39,9 @@ from tests.factories import (
     DockerImageFactory,
     DomainFactory,
     FrameworkFactory,
-    GroupFactory,
     HardwareFactory,
     PretrainedModelFactory,
+    ProjectFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -159,8 +159,7 @@ class TestRegistry:
 
 class TestDatasetVisibility:
     def test_public_own_and_project_datasets_resolve(self, user, other_user):
-        project = GroupFactory(name="birds-project")
-        user.groups.add(project)
+        project = ProjectFactory(name="birds-project", members={user: "R"})
         public = DatasetFactory(creator=other_user, is_public=True)
         own = DatasetFactory(creator=user)
         shared = DatasetFactory(creator=other_user, project=project)
@@ -169,7 +168,7 @@ class TestDatasetVisibility:
             assert resolve_value(parse_type(IC_DATASET), dataset.pk, user=user) == dataset
 
     def test_an_invisible_dataset_answers_exactly_as_an_absent_one(self, user, other_user):
-        private = DatasetFactory(creator=other_user, project=GroupFactory(name="not-alice"))
+        private = DatasetFactory(creator=other_user, project=ProjectFactory(name="not-alice"))
         absent_pk = private.pk + 1000
         (invisible,) = problems_of(IC_DATASET, private.pk, user=user, path="input_values.dataset.value")
         (absent,) = problems_of(IC_DATASET, absent_pk, user=user, path="input_values.dataset.value")
@@ -326,9 +325,13 @@ class TestJobOutputs:
     def test_visibility_goes_through_the_job(self, user, other_user, admin_user):
         hidden = job_output(type_=IC_SKLEARN_MODEL, creator=other_user, scope=TemplateScope.USER)
         own = job_output(type_=IC_SKLEARN_MODEL, creator=user, scope=TemplateScope.USER)
-        public = job_output(type_=IC_SKLEARN_MODEL, creator=other_user)
+        # Another user's job on a public template is theirs; a job in a project of the user's team is shared.
+        on_public_template = job_output(type_=IC_SKLEARN_MODEL, creator=other_user)
+        project = ProjectFactory(members={user: "R", other_user: "W"})
+        in_project = job_output(type_=IC_SKLEARN_MODEL, creator=other_user, project=project)
         assert problems_of("JobOutput<Model>", own.pk, user=user) == []
-        assert problems_of("JobOutput<Model>", public.pk, user=user) == []
+        assert problems_of("JobOutput<Model>", in_project.pk, user=user) == []
+        assert codes(problems_of("JobOutput<Model>", on_public_template.pk, user=user)) == [("value", "not_found")]
         (problem,) = problems_of("JobOutput<Model>", hidden.pk, user=user)
         assert (problem.code, problem.message) == ("not_found", f"no job output with pk {hidden.pk} is visible to you")
         # Even a mismatching type is not revealed for an invisible output.
@@ -359,7 +362,7 @@ class TestContainers:
         mine = DatasetFactory(creator=user)
         hidden = DatasetFactory(creator=other_user)
         type_ = parse_type("Array<PK<Dataset>>")
-        with django_assert_num_queries(1):  # the user's groups are a subquery of the same query
+        with django_assert_num_queries(1):  # the user's projects are a subquery of the same query
             problems = value_problems(type_, [mine.pk, hidden.pk, mine.pk, 10**9], user=user, path="datasets")
         assert codes(problems) == [("datasets[1]", "not_found"), ("datasets[3]", "not_found")]
         assert resolve_value(type_, [mine.pk, mine.pk], user=user) == [mine, mine]
@@ -460,7 +463,7 @@ class TestRowValues:
         DockerImageFactory(min_hardware_generation=None, registry_username=None)
         PretrainedModelFactory(metadata={"classes": ["cat", "dog"], "input": {"size": 224}})
         DatasetFactory(creator=user)
-        DatasetFactory(creator=None, project=GroupFactory(name="team"), is_public=True)
+        DatasetFactory(creator=None, project=ProjectFactory(name="team"), is_public=True)
         for type_string in ROW_TYPES:
             type_ = parse_type(type_string)
             values = row_values(type_, user=user)
@@ -473,7 +476,7 @@ class TestRowValues:
         # The Django side agrees with the pure declarations (contracts.types.catalogue): every row of the
         # seeded catalogue (and datasets made by the dataset service) writes each declared field, no
         # other, and is a valid value of its bare type and of the type its own domain/framework fix.
-        project = GroupFactory(name="birds-project")
+        project = ProjectFactory(name="birds-project")
         datasets_through_the_service(creator=admin_user, project=project)
         for type_string in ROW_TYPES:
             type_ = parse_type(type_string)
@@ -555,11 +558,13 @@ class TestRowValues:
             "pk": dataset.pk,
             "name": "birds",
             "version": 2,
+            "previous_version": -1,
             "description": "",
             "domain": "Image Classification",
             "licence": dataset.licence.pk,
             "project": None,
             "is_public": False,
+            "tags": "",
             "creator": user.pk,
             "creation_time": value["creation_time"],
             "deletion_time": None,

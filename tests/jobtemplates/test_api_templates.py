@@ -10,11 +10,13 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 
 import pytest
+from django.utils import timezone
 
 from jobtemplates.models import Job, JobTemplate, Parameter
 from jobtemplates.services.templates import template_import
 from tests.conftest import bearer_client
-from tests.factories import GroupFactory, UserFactory
+from tests.factories import ProjectFactory, UserFactory
+from workspaces.models import Membership
 from tests.jobtemplates.conftest import UFDL_TEMPLATES, load_template, meta_body
 
 pytestmark = pytest.mark.django_db
@@ -224,12 +226,14 @@ class TestPermissions:
 
 
 class TestScope:
-    """public: everyone; user: the creator and admins; project: the project group's members and admins."""
+    """public: everyone; user: the creator and admins; project: the members of the project's team, and admins."""
 
     @pytest.fixture
-    def scoped(self, make_template, make_meta, user, other_user) -> dict[str, JobTemplate]:
-        lab = GroupFactory(name="lab")
-        user.groups.add(lab)
+    def lab(self, user):
+        return ProjectFactory(name="lab", members={user: "R"})
+
+    @pytest.fixture
+    def scoped(self, make_template, make_meta, user, other_user, lab) -> dict[str, JobTemplate]:
         return {
             "public": make_template("public_train"),
             "alice_own": make_template("alice_train", scope="user", creator=user),
@@ -267,11 +271,12 @@ class TestScope:
         assert other_client.get(f"{API}/{pk}/graph", {"format": "svg"}).status_code == 404
         assert admin_client.get(f"{API}/{pk}/graph", {"format": "svg"}).status_code == 200
 
-    def test_admins_export_every_scope(self, scoped, admin_client):
+    def test_admins_export_every_scope(self, scoped, admin_client, lab):
         for template in scoped.values():
             response = admin_client.get(f"{API}/{template.pk}/export")
             assert response.status_code == 200 and response.json()["scope"] == template.scope
-        assert admin_client.get(f"{API}/{scoped['lab'].pk}/export").json()["project"] == "lab"
+        assert admin_client.get(f"{API}/{scoped['lab'].pk}/export").json()["project"] == lab.pk
+        assert "project" not in admin_client.get(f"{API}/{scoped['public'].pk}/export").json()
 
     def test_matching_never_shows_invisible_templates(self, scoped, client, other_client, admin_client):
         query = {"dataset": IC_DATASET}
@@ -290,7 +295,7 @@ class TestScope:
     def test_leaving_the_project_hides_its_templates(self, scoped, client, user):
         pk = scoped["lab"].pk
         assert client.get(f"{API}/{pk}").status_code == 200
-        user.groups.clear()
+        Membership.objects.filter(user=user).update(deletion_time=timezone.now())
         assert client.get(f"{API}/{pk}").status_code == 404
         assert "lab_train" not in names(client.post(f"{API}/list"))
 

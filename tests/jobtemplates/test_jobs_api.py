@@ -23,7 +23,7 @@ from jobtemplates.services.jobs import job_create, job_output_write
 from jobtemplates.services.jobs.enqueueing import RUN_JOB_TASK
 from jobtemplates.services.jobs.outputs import job_outputs_surface
 from jobtemplates.services.templates import template_import
-from tests.factories import DatasetFactory, DomainFactory, JobFactory, LicenceFactory
+from tests.factories import DatasetFactory, DomainFactory, JobFactory, LicenceFactory, ProjectFactory
 
 # Every test has the templates (job factories default to noop).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("templates")]
@@ -97,15 +97,29 @@ def templates(catalogue, admin_user):
 
 
 @pytest.fixture
-def jobs(templates, user, other_user, admin_user):
-    """alice's and bob's jobs on the public noop, bob's on the hidden template (alice cannot see it),
-    alice's on the hidden template (she sees her own), and the admin's."""
+def lab(user, other_user):
+    """A project whose team has alice (R) and bob (W): its jobs are seen by both."""
+    return ProjectFactory(name="lab", members={user: "R", other_user: "W"})
+
+
+def lab_job(lab, **fields) -> Job:
+    """A job in ``lab`` (as create-job makes them from a project-scoped template)."""
+    return JobFactory(project=lab, **fields)
+
+
+@pytest.fixture
+def jobs(templates, user, other_user, admin_user, lab):
+    """alice's and bob's jobs on the public noop (each sees only their own), bob's on the hidden template
+    (alice cannot see it), alice's on the hidden template (she sees her own), the admin's, and one of
+    each in the project lab, which both see."""
     return {
         "mine": JobFactory(creator=user, template=templates["noop"]),
         "bobs": JobFactory(creator=other_user, template=templates["noop"]),
         "bobs_hidden": JobFactory(creator=other_user, template=templates["hidden"]),
         "mine_hidden": JobFactory(creator=user, template=templates["hidden"]),
         "admins": JobFactory(creator=admin_user, template=templates["noop"]),
+        "mine_in_lab": lab_job(lab, creator=user, template=templates["noop"]),
+        "bobs_in_lab": lab_job(lab, creator=other_user, template=templates["noop"]),
     }
 
 
@@ -135,8 +149,9 @@ def streamed(response) -> bytes:
 
 
 class TestVisibility:
-    def test_a_user_lists_own_jobs_and_jobs_of_visible_templates(self, client, jobs):
-        expected = [jobs[name].pk for name in ("mine", "bobs", "mine_hidden", "admins")]
+    def test_a_user_lists_own_jobs_and_jobs_of_their_projects(self, client, jobs):
+        # Not every job of a template they can see: bob's and the admin's noop jobs stay theirs.
+        expected = [jobs[name].pk for name in ("mine", "mine_hidden", "mine_in_lab", "bobs_in_lab")]
         assert pks(client.post(f"{JOBS}/list")) == expected
         assert pks(client.post(f"{JOBS}/list", {}, format="json")) == expected
         assert pks(client.get(JOBS)) == expected
@@ -145,10 +160,11 @@ class TestVisibility:
         assert pks(admin_client.post(f"{JOBS}/list")) == sorted(job.pk for job in jobs.values())
 
     def test_retrieve_follows_the_same_rule_and_invisible_is_404(self, client, other_client, admin_client, jobs):
-        for name in ("mine", "bobs", "mine_hidden", "admins"):
+        for name in ("mine", "mine_hidden", "mine_in_lab", "bobs_in_lab"):
             assert client.get(f"{JOBS}/{jobs[name].pk}").status_code == 200, name
-        response = client.get(f"{JOBS}/{jobs['bobs_hidden'].pk}")
-        assert response.status_code == 404 and response.json()["code"] == "not_found"
+        for name in ("bobs", "admins", "bobs_hidden"):
+            response = client.get(f"{JOBS}/{jobs[name].pk}")
+            assert response.status_code == 404 and response.json()["code"] == "not_found", name
         # bob created it: his own job stays visible to him although the template is not.
         assert other_client.get(f"{JOBS}/{jobs['bobs_hidden'].pk}").status_code == 200
         assert admin_client.get(f"{JOBS}/{jobs['bobs_hidden'].pk}").status_code == 200
@@ -192,7 +208,8 @@ class TestFilters:
             .order_by("-pk")
             .values_list("pk", flat=True)
         )
-        assert pks(client.post(f"{JOBS}/list", body, format="json")) == expected and len(expected) == 3
+        # alice's: noop, the hidden noop, the noop in lab and the errored noop.
+        assert pks(client.post(f"{JOBS}/list", body, format="json")) == expected and len(expected) == 4
         assert pks(client.get(f"{JOBS}?template={templates['train'].pk}")) == list(
             Job.objects.filter(template=templates["train"]).values_list("pk", flat=True)
         )
@@ -360,11 +377,13 @@ class TestDescription:
         assert response.status_code == 200 and Job.objects.get(pk=job.pk).description == ""
 
     def test_others_may_not(self, client, other_client, jobs):
-        before = jobs["mine"].description
-        response = other_client.patch(f"{JOBS}/{jobs['mine'].pk}", {"description": "mine now"}, format="json")
+        before = jobs["mine_in_lab"].description
+        # bob sees alice's job in their project but may not change it; a job he cannot see is a 404.
+        response = other_client.patch(f"{JOBS}/{jobs['mine_in_lab'].pk}", {"description": "mine now"}, format="json")
         assert response.status_code == 403
+        assert other_client.patch(f"{JOBS}/{jobs['mine'].pk}", {"description": "x"}, format="json").status_code == 404
         assert client.patch(f"{JOBS}/{jobs['bobs_hidden'].pk}", {"description": "x"}, format="json").status_code == 404
-        assert Job.objects.get(pk=jobs["mine"].pk).description == before
+        assert Job.objects.get(pk=jobs["mine_in_lab"].pk).description == before
 
     def test_only_the_description_changes(self, client, jobs):
         job = jobs["mine"]
@@ -500,9 +519,10 @@ class TestCancel:
             assert body["end_time"] is not None
 
     def test_admins_may_cancel_anyones_job_others_may_not(self, client, admin_client, jobs):
-        response = client.post(f"{JOBS}/{jobs['bobs'].pk}/cancel")
+        response = client.post(f"{JOBS}/{jobs['bobs_in_lab'].pk}/cancel")
         assert response.status_code == 403
-        assert Job.objects.get(pk=jobs["bobs"].pk).status == "created"
+        assert Job.objects.get(pk=jobs["bobs_in_lab"].pk).status == "created"
+        assert client.post(f"{JOBS}/{jobs['bobs'].pk}/cancel").status_code == 404
         assert client.post(f"{JOBS}/{jobs['bobs_hidden'].pk}/cancel").status_code == 404
         assert admin_client.post(f"{JOBS}/{jobs['bobs'].pk}/cancel").json()["status"] == "cancelled"
 
@@ -580,9 +600,9 @@ class TestAbort:
 
 class TestOutputs:
     @pytest.fixture
-    def trained(self, templates, other_user):
-        """bob's finished train job on a public template (alice sees it) with a model and metrics."""
-        job = JobFactory(template=templates["train"], creator=other_user, finished=True)
+    def trained(self, templates, other_user, lab):
+        """bob's finished train job in their project (alice sees it) with a model and metrics."""
+        job = lab_job(lab, template=templates["train"], creator=other_user, finished=True)
         return job, write(job, "model", NOOP_MODEL, b"weights"), write(job, "metrics", "JSON", {"accuracy": 0.5})
 
     def test_bytes_and_info_by_name_and_type(self, client, trained):
@@ -642,13 +662,13 @@ class TestOutputs:
 
 class TestJobOutputsResource:
     @pytest.fixture
-    def outputs(self, templates, user, other_user):
+    def outputs(self, templates, user, other_user, lab):
         mine = write(JobFactory(template=templates["noop"], creator=user, finished=True), "log", "BLOB<'log'>", b"a")
         public = write(
-            JobFactory(template=templates["noop"], creator=other_user, finished=True), "log", "BLOB<'log'>", b"b"
+            lab_job(lab, template=templates["noop"], creator=other_user, finished=True), "log", "BLOB<'log'>", b"b"
         )
         hidden = write(
-            JobFactory(template=templates["hidden"], creator=other_user, finished=True), "log", "BLOB<'log'>", b"c"
+            JobFactory(template=templates["noop"], creator=other_user, finished=True), "log", "BLOB<'log'>", b"c"
         )
         return {"mine": mine, "public": public, "hidden": hidden}
 
@@ -688,10 +708,10 @@ class TestNotificationSettingsPrivacy:
     """Anyone who sees a job sees its inputs; only its creator and admins see where it notifies."""
 
     def test_others_do_not_see_notification_settings_or_deliveries(
-        self, client, other_client, admin_client, user, templates
+        self, client, other_client, admin_client, user, templates, lab
     ):
         override = {"actions": {"on_finish": [{"url": "https://hooks.example.com/T0K3N"}]}}
-        job = JobFactory(template=templates["noop"], creator=user, notification_override=override)
+        job = lab_job(lab, template=templates["noop"], creator=user, notification_override=override)
         mine = client.get(f"{JOBS}/{job.pk}").json()
         assert mine["notification_override"] == override
         theirs = other_client.get(f"{JOBS}/{job.pk}").json()

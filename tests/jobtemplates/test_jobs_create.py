@@ -15,7 +15,7 @@ from jobtemplates.models import Job, JobOutput, JobStatus, JobTemplate
 from jobtemplates.services.jobs import job_output_write
 from jobtemplates.services.jobs.enqueueing import RUN_JOB_TASK
 from jobtemplates.services.templates import template_export
-from tests.factories import DatasetFactory, DomainFactory, JobFactory, LicenceFactory
+from tests.factories import DatasetFactory, DomainFactory, JobFactory, LicenceFactory, ProjectFactory
 from tests.jobtemplates.conftest import meta_body
 
 pytestmark = pytest.mark.django_db
@@ -200,14 +200,14 @@ class TestCreated:
             "steps": {"value": 2, "type": "int"},
         }
 
-    def test_a_name_value_names_the_dataset_by_name_and_version(self, client, templates, datasets):
+    def test_a_name_value_names_the_dataset_by_name_and_version(self, client, user, templates, datasets):
         response = create_job(
             client,
             templates["predict"],
             {
                 "input_values": {
                     "dataset": {"value": "public_ic v1", "type": IC_DATASET_NAME},
-                    "model": {"value": self._model(templates).pk, "type": f"JobOutput<{DOGS_MODEL}>"},
+                    "model": {"value": self._model(templates, user).pk, "type": f"JobOutput<{DOGS_MODEL}>"},
                 },
                 "parameter_values": {"frontend_metadata": {"value": [], "type": "JSON"}},
             },
@@ -215,8 +215,9 @@ class TestCreated:
         assert response.status_code == 200, response.json()
 
     @staticmethod
-    def _model(templates) -> JobOutput:
-        return write_output(JobFactory(template=templates["train"], finished=True), "model", DOGS_MODEL)
+    def _model(templates, creator) -> JobOutput:
+        """A model output of ``creator``'s finished train job (a job others cannot see)."""
+        return write_output(JobFactory(template=templates["train"], finished=True, creator=creator), "model", DOGS_MODEL)
 
 
 class TestDryRun:
@@ -459,14 +460,14 @@ class TestReferencedRows:
         assert problems(response) == [("input_values.dataset.value", "not_found")]
         assert "matching Dataset<Domain<'Image Classification'>>" in response.json()["errors"][0]["message"]
 
-    def test_a_name_that_no_visible_dataset_has(self, client, templates, datasets):
+    def test_a_name_that_no_visible_dataset_has(self, client, user, templates, datasets):
         response = create_job(
             client,
             templates["predict"],
             {
                 "input_values": {
                     "dataset": {"value": "bobs v1", "type": IC_DATASET_NAME},
-                    "model": {"value": TestCreated._model(templates).pk, "type": f"JobOutput<{DOGS_MODEL}>"},
+                    "model": {"value": TestCreated._model(templates, user).pk, "type": f"JobOutput<{DOGS_MODEL}>"},
                 },
                 "parameter_values": {"frontend_metadata": {"value": 1, "type": "JSON"}},
             },
@@ -482,8 +483,13 @@ class TestReferencedRows:
         own = write_output(JobFactory(template=hidden_train, creator=user, finished=True), "model", DOGS_MODEL)
         public_job = JobFactory(template=templates["train"], creator=other_user, finished=True)
         public = write_output(public_job, "model", DOGS_MODEL)
+        team_job = JobFactory(
+            template=templates["train"], creator=other_user, finished=True,
+            project=ProjectFactory(members={user: "R", other_user: "W"}),
+        )
+        shared = write_output(team_job, "model", DOGS_MODEL)
         answers = {}
-        for label, output in (("hidden", hidden), ("own", own), ("public", public)):
+        for label, output in (("hidden", hidden), ("own", own), ("public", public), ("shared", shared)):
             answers[label] = create_job(
                 client,
                 templates["predict"],
@@ -495,14 +501,16 @@ class TestReferencedRows:
                     "parameter_values": {"frontend_metadata": {"value": 1, "type": "JSON"}},
                 },
             )
-        assert answers["hidden"].status_code == 422
-        assert problems(answers["hidden"]) == [("input_values.model.value", "not_found")]
-        # Your own job (even of a template you cannot see) and jobs of visible templates are usable.
+        # Another user's job is theirs, even on a template everyone sees: its outputs come from their data.
+        for label in ("hidden", "public"):
+            assert answers[label].status_code == 422
+            assert problems(answers[label]) == [("input_values.model.value", "not_found")]
+        # Your own job (even of a template you cannot see) and your projects' jobs are usable.
         assert answers["own"].status_code == 200, answers["own"].json()
-        assert answers["public"].status_code == 200, answers["public"].json()
+        assert answers["shared"].status_code == 200, answers["shared"].json()
 
-    def test_a_model_output_of_the_wrong_type(self, client, templates, datasets):
-        job = JobFactory(template=templates["train"], finished=True)
+    def test_a_model_output_of_the_wrong_type(self, client, user, templates, datasets):
+        job = JobFactory(template=templates["train"], finished=True, creator=user)
         wrong = write_output(job, "model", OTHER_MODEL)
         metrics = write_output(job, "metrics", "JSON", data={"accuracy": 1})
         for output in (wrong, metrics):
@@ -521,8 +529,8 @@ class TestReferencedRows:
             assert problems(response) == [("input_values.model.value", "wrong_output_type")]
             assert f"is of type {output.type}" in response.json()["errors"][0]["message"]
 
-    def test_soft_deleted_rows_are_not_values(self, client, templates, datasets):
-        output = TestCreated._model(templates)
+    def test_soft_deleted_rows_are_not_values(self, client, user, templates, datasets):
+        output = TestCreated._model(templates, user)
         JobOutput.objects.filter(pk=output.pk).update(deletion_time=timezone.now())
         Dataset.objects.filter(pk=datasets["public"].pk).update(deletion_time=timezone.now())
         response = create_job(

@@ -12,6 +12,7 @@ from jobtemplates.models import Job, JobStatus
 from notifications.dispatch import job_transition_notify
 from notifications.models import NotificationDelivery
 from tests.conftest import bearer_client
+from tests.factories import ProjectFactory
 from tests.notifications.conftest import make_job
 
 pytestmark = pytest.mark.django_db
@@ -82,10 +83,12 @@ class TestCreateJob:
 
 
 @pytest.fixture
-def notified_job(templates, user):
+def notified_job(templates, user, other_user):
+    # A job in a project of alice's and bob's team: bob sees it.
     job = make_job(
         templates["noop"],
         user,
+        project=ProjectFactory(members={user: "W", other_user: "R"}),
         status=JobStatus.FINISHED,
         notification_override={"keep_default": True, "actions": {"on_finish": [{}, {"url": "http://127.0.0.1:9/x"}]}},
     )
@@ -128,7 +131,7 @@ class TestRoute:
     ):
         assert bearer_client(admin_user).get(f"/v1/jobs/{notified_job.pk}/notifications").status_code == 200
         assert bearer_client(notified_job.creator).get(f"/v1/jobs/{notified_job.pk}/notifications").status_code == 200
-        # bob sees the job (a public template's) but not where it notifies: addresses, webhook URLs
+        # bob sees the job (his team's project's) but not where it notifies: addresses, webhook URLs
         assert bearer_client(other_user).get(f"/v1/jobs/{notified_job.pk}").status_code == 200
         assert bearer_client(other_user).get(f"/v1/jobs/{notified_job.pk}/notifications").status_code == 403
         hidden = make_job(templates["hidden"], admin_user)

@@ -14,7 +14,7 @@ from executors.context import ExecutionContext, JobCancelled
 from executors.runner import dataset_create_for_job, dataset_local_files
 from jobtemplates.models import Job
 from jobtemplates.services.templates import template_import
-from tests.factories import DatasetFactory, GroupFactory
+from tests.factories import DatasetFactory, ProjectFactory, UserFactory
 from tests.pipeline.conftest import template_body
 
 pytestmark = pytest.mark.django_db
@@ -80,15 +80,17 @@ def test_a_private_input_gives_a_private_dataset(job_of, source, user):
     assert Dataset.objects.get(pk=pk).is_public is False
 
 
-def test_the_input_project_is_kept_for_its_members_only(job_of, source, user, other_user):
-    group = GroupFactory()
-    user.groups.add(group)
-    source.project = group
+def test_the_input_project_is_kept_for_its_writers_only(job_of, source, user, other_user):
+    project = ProjectFactory(members={user: "W", other_user: "R"})
+    source.project = project
     source.save()
-    member = Dataset.objects.get(pk=dataset_create_for_job(job=job_of(user), name="p", like=source, files=[]))
-    outsider = Dataset.objects.get(pk=dataset_create_for_job(job=job_of(other_user), name="p", like=source, files=[]))
+    writer = Dataset.objects.get(pk=dataset_create_for_job(job=job_of(user), name="p", like=source, files=[]))
+    reader = Dataset.objects.get(pk=dataset_create_for_job(job=job_of(other_user), name="p", like=source, files=[]))
+    outsider = UserFactory()
+    stranger = Dataset.objects.get(pk=dataset_create_for_job(job=job_of(outsider), name="p", like=source, files=[]))
     nobody = Dataset.objects.get(pk=dataset_create_for_job(job=job_of(None), name="p", like=source, files=[]))
-    assert (member.project, outsider.project, nobody.project) == (group, None, None)
+    # Who may not add datasets to the project gets a personal one.
+    assert (writer.project, reader.project, stranger.project, nobody.project) == (project, None, None, None)
     assert nobody.creator is None
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.management import CommandError
 from PIL import Image
 
 from workspaces.models import Dataset, DatasetFile
-from workspaces.services.datasets import dataset_file_delete, dataset_soft_delete
+from workspaces.services.datasets import dataset_file_delete, dataset_file_upload, dataset_soft_delete
 from tests.factories import DatasetFactory
 from tests.pipeline.conftest import run_command
 
@@ -69,13 +70,18 @@ def test_seeds_the_digits_once_and_then_changes_nothing(seeded_catalogue, media)
 
 
 def test_datasets_of_those_names_that_are_not_the_demo_are_left_alone(seeded_catalogue, media, user):
-    for name in ("digits", "digits-test"):
-        DatasetFactory(name=name, creator=user, files={"mine.png": b"x"})
-    assert lines(run_command("seed_demo_data")) == [
-        "digits v1: exists with other files, left alone (not the demo data)",
-        "digits-test v1: exists with other files, left alone (not the demo data)",
+    # A user's personal "digits v1" is not the demo (which belongs to nobody): both exist side by side.
+    mine = [DatasetFactory(name=name, creator=user, files={"mine.png": b"x"}) for name in ("digits", "digits-test")]
+    assert [line.split(" (")[0] for line in lines(run_command("seed_demo_data"))] == [
+        "digits v1: created",
+        "digits-test v1: created",
     ]
-    assert list(DatasetFile.objects.values_list("filename", flat=True)) == ["mine.png", "mine.png"]
+    for dataset in mine:
+        assert list(dataset.files.values_list("filename", flat=True)) == ["mine.png"]
+    # The demo's own dataset holding a file that is not the demo's is left alone.
+    demo = Dataset.objects.get(name="digits", creator=None)
+    dataset_file_upload(dataset=demo, filename="other.png", content=ContentFile(b"x"))
+    assert lines(run_command("seed_demo_data"))[0] == "digits v1: exists with other files, left alone (not the demo data)"
 
 
 def test_needs_the_catalogue(db):

@@ -1,7 +1,9 @@
-"""API tests of ``/v1/datasets`` (http-api.md §5): lifecycle, visibility, files, zip download, filter specs."""
+"""API tests of ``/v1/datasets`` (http-api.md §5, docs/ufdl-data-layer.md): lifecycle, visibility by project
+membership, files, archives, filter specs."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 
@@ -12,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from workspaces.models import Dataset, DatasetFile
 from workspaces.services.datasets import dataset_reference_check_register, dataset_reference_check_unregister
-from tests.factories import DatasetFactory, DomainFactory, GroupFactory, LicenceFactory, UserFactory
+from tests.factories import DatasetFactory, DomainFactory, LicenceFactory, ProjectFactory, UserFactory, member_of
 
 pytestmark = pytest.mark.django_db
 
@@ -20,11 +22,13 @@ DATASET_KEYS = {
     "pk",
     "name",
     "version",
+    "previous_version",
     "description",
     "domain",
     "licence",
     "project",
     "is_public",
+    "tags",
     "creator",
     "creation_time",
     "deletion_time",
@@ -84,8 +88,10 @@ class TestCreate:
         data = response.json()
         assert set(data) == DATASET_KEYS
         assert data["creator"] == user.pk
-        assert (data["name"], data["version"], data["domain"], data["licence"]) == ("flowers", 1, "ic", licence.pk)
-        assert (data["project"], data["is_public"], data["files"], data["deletion_time"]) == (None, False, [], None)
+        assert (data["name"], data["version"], data["licence"]) == ("flowers", 1, licence.pk)
+        assert data["domain"] == "Image Classification"  # UFDL serialises the domain's description
+        assert (data["project"], data["is_public"], data["files"], data["deletion_time"]) == (None, False, {}, None)
+        assert (data["previous_version"], data["tags"]) == (-1, "")
         assert data["description"] == "some flowers"
 
     def test_plain_post_answers_201(self, client, body):
@@ -113,8 +119,8 @@ class TestCreate:
         assert response.json()["errors"][0]["path"] == "version"
         assert Dataset.objects.filter(name="flowers").count() == 1
 
-    def test_a_soft_deleted_one_does_not_clash(self, client, body):
-        old = DatasetFactory(name="flowers", version=1)
+    def test_a_soft_deleted_one_does_not_clash(self, client, user, body):
+        old = DatasetFactory(name="flowers", version=1, creator=user)
         old.deletion_time = old.creation_time
         old.save()
         assert client.post("/v1/datasets/create", {**body, "version": 1}, format="json").status_code == 200
@@ -124,12 +130,12 @@ class TestCreate:
             "/v1/datasets/create", {**body, "licence": licence.pk, "domain": "Image Classification"}, format="json"
         )
         assert response.status_code == 200, response.content
-        assert (response.json()["licence"], response.json()["domain"]) == (licence.pk, "ic")
+        assert (response.json()["licence"], response.json()["domain"]) == (licence.pk, "Image Classification")
 
     def test_unknown_references_are_422_with_every_path(self, client, body):
         response = client.post(
             "/v1/datasets/create",
-            {**body, "licence": "Nope", "domain": "zz", "project": "no-such-group"},
+            {**body, "licence": "Nope", "domain": "zz", "project": 999_999},
             format="json",
         )
         assert response.status_code == 422, response.content
@@ -144,22 +150,24 @@ class TestCreate:
         assert wrong.json()["errors"][0]["path"] == "version"
         assert client.post("/v1/datasets/create", [body], format="json").status_code == 400
 
-    def test_projects_are_for_their_members(self, client, user, admin_client, body):
-        mine, theirs = GroupFactory(name="mine"), GroupFactory(name="theirs")
-        user.groups.add(mine)
-        assert client.post("/v1/datasets/create", {**body, "project": "mine"}, format="json").json()["project"] == (
-            "mine"
-        )
-        refused = client.post("/v1/datasets/create", {**body, "project": "theirs"}, format="json")
-        assert refused.status_code == 422
-        assert refused.json()["errors"][0] == {
-            "path": "project",
-            "code": "not_a_member",
-            "message": "you are not a member of 'theirs'",
-        }
+    def test_projects_take_write_in_their_team(self, client, user, admin_client, body):
+        mine, read_only, theirs = ProjectFactory(name="mine"), ProjectFactory(name="read"), ProjectFactory(name="x")
+        member_of(user, mine, "W")
+        member_of(user, read_only, "R")
+        created = client.post("/v1/datasets/create", {**body, "project": mine.pk}, format="json")
+        assert created.status_code == 200, created.content
+        assert created.json()["project"] == mine.pk
+        # A member who may only read cannot add datasets; a non-member learns nothing about the project.
+        refused = client.post("/v1/datasets/create", {**body, "project": read_only.pk}, format="json")
+        assert refused.status_code == 403
+        assert refused.json()["errors"][0]["path"] == "project"
+        hidden = client.post("/v1/datasets/create", {**body, "project": theirs.pk}, format="json")
+        assert hidden.status_code == 422
+        assert hidden.json()["errors"][0] == {"path": "project", "code": "does_not_exist", "message": f"no project {theirs.pk}"}
         assert admin_client.post("/v1/datasets/create", {**body, "project": theirs.pk}, format="json").status_code == (
             200
         )
+        assert Dataset.objects.filter(project=read_only).count() == 0
 
 
 # --- visibility -------------------------------------------------------------------------------------
@@ -168,15 +176,15 @@ class TestCreate:
 @pytest.fixture
 def world(user, other_user):
     """Datasets of every kind of visibility, seen from ``user``."""
-    project = GroupFactory(name="lab")
-    user.groups.add(project)
+    project = ProjectFactory(name="lab")
+    member_of(user, project, "R")
     stranger = UserFactory(username="carol")
     return {
         "public": DatasetFactory(creator=stranger, is_public=True),
         "own": DatasetFactory(creator=user),
         "project": DatasetFactory(creator=stranger, project=project),
         "other": DatasetFactory(creator=other_user),
-        "other_project": DatasetFactory(creator=other_user, project=GroupFactory(name="elsewhere")),
+        "other_project": DatasetFactory(creator=other_user, project=ProjectFactory(name="elsewhere")),
     }
 
 
@@ -255,7 +263,7 @@ class TestUpdate:
         assert response.json()["creator"] == user.pk
 
     def test_renaming_onto_an_active_dataset_is_409(self, client, user):
-        DatasetFactory(name="taken", version=1)
+        DatasetFactory(name="taken", version=1, creator=user)
         dataset = DatasetFactory(creator=user, name="free", version=1)
         response = client.patch(f"/v1/datasets/{dataset.pk}", {"name": "taken"}, format="json")
         assert response.status_code == 409
@@ -294,7 +302,7 @@ class TestLifecycle:
     def test_reinstating_onto_an_active_name_and_version_is_409(self, client, user, body):
         dataset = DatasetFactory(creator=user, name="flowers", version=1)
         client.delete(f"/v1/datasets/{dataset.pk}")
-        DatasetFactory(name="flowers", version=1)
+        DatasetFactory(name="flowers", version=1, creator=user)
         response = client.post(f"/v1/datasets/{dataset.pk}/reinstate")
         assert response.status_code == 409
         dataset.refresh_from_db()
@@ -316,7 +324,7 @@ class TestLifecycle:
             response = admin_client.delete(f"/v1/datasets/{dataset.pk}/hard")
         assert response.status_code == 200
         assert response.json()["pk"] == dataset.pk
-        assert response.json()["files"] == ["a.txt", "sub/b.txt"]
+        assert sorted(response.json()["files"]) == ["a.txt", "sub/b.txt"]
         assert not Dataset.objects.filter(pk=dataset.pk).exists()
         assert not DatasetFile.objects.exists()
         assert stored_names(dataset.pk) == []
@@ -352,12 +360,13 @@ class TestFiles:
         dataset = DatasetFactory(creator=user)
         response = upload(client, dataset, "data.bin", self.PAYLOAD, content_type)
         assert response.status_code == 200, response.content
-        assert response.json() == {"dataset": dataset.pk, "filename": "data.bin", "size": len(self.PAYLOAD)}
+        handle = hashlib.sha256(self.PAYLOAD).hexdigest()
+        assert response.json() == {"filename": "data.bin", "handle": handle, "size": len(self.PAYLOAD)}
         download = client.get(f"/v1/datasets/{dataset.pk}/files/data.bin")
         assert download.status_code == 200
         assert download_bytes(download) == self.PAYLOAD
         assert download["Content-Disposition"] == 'attachment; filename="data.bin"'
-        assert client.get(f"/v1/datasets/{dataset.pk}").json()["files"] == ["data.bin"]
+        assert client.get(f"/v1/datasets/{dataset.pk}").json()["files"] == {"data.bin": handle}
 
     def test_multipart_upload_streams_to_disk_and_round_trips(self, client, user, settings):
         settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024  # force Django's temporary-file handler
@@ -395,7 +404,7 @@ class TestFiles:
     def test_names_the_storage_would_rewrite_still_round_trip(self, client, user, name):
         dataset = DatasetFactory(creator=user)
         assert upload(client, dataset, name, b"kept").status_code == 200
-        assert client.get(f"/v1/datasets/{dataset.pk}").json()["files"] == [name]
+        assert list(client.get(f"/v1/datasets/{dataset.pk}").json()["files"]) == [name]
         assert download_bytes(client.get(f"/v1/datasets/{dataset.pk}/files/{name}")) == b"kept"
         archive = zipfile.ZipFile(io.BytesIO(download_bytes(client.get(f"/v1/datasets/{dataset.pk}/download"))))
         assert archive.namelist() == [name]
@@ -452,9 +461,9 @@ class TestFiles:
         with django_capture_on_commit_callbacks(execute=True):
             response = client.delete(f"/v1/datasets/{dataset.pk}/files/a.txt")
         assert response.status_code == 200
-        assert response.json() == {"dataset": dataset.pk, "filename": "a.txt", "size": 1}
+        assert response.json() == {"filename": "a.txt", "handle": hashlib.sha256(b"a").hexdigest(), "size": 1}
         assert client.get(f"/v1/datasets/{dataset.pk}/files/a.txt").status_code == 404
-        assert client.get(f"/v1/datasets/{dataset.pk}").json()["files"] == ["b.txt"]
+        assert list(client.get(f"/v1/datasets/{dataset.pk}").json()["files"]) == ["b.txt"]
         assert stored_names(dataset.pk) == [f"datasets/{dataset.pk}/b.txt"]
         assert client.delete(f"/v1/datasets/{dataset.pk}/files/a.txt").status_code == 404
 
@@ -487,7 +496,7 @@ class TestZipDownload:
         response = client.get(f"/v1/datasets/{dataset.pk}/download")
         assert response.status_code == 200
         assert response["Content-Type"] == "application/zip"
-        assert response["Content-Disposition"] == 'attachment; filename="birds-v3.zip"'
+        assert response["Content-Disposition"] == 'attachment; filename="birds.v3.zip"'
         archive = zipfile.ZipFile(io.BytesIO(download_bytes(response)))
         assert sorted(archive.namelist()) == sorted(files)
         for name, data in files.items():
@@ -571,8 +580,7 @@ class TestLists:
 
     @pytest.mark.parametrize("path", ["/v1/datasets", "/v1/datasets/list"])
     def test_lists_run_a_constant_number_of_queries(self, client, user, path):
-        project = GroupFactory(name="lab")
-        user.groups.add(project)
+        project = ProjectFactory(name="lab", members={user: "R"})
 
         def count_queries() -> int:
             with CaptureQueriesContext(connection) as context:
@@ -588,7 +596,7 @@ class TestLists:
         assert count_queries() == few
 
 
-# --- the admin of datasets (contracts/admin.py) ----------------------------------------------------------
+# --- the admin of datasets (workspaces/admin.py) ----------------------------------------------------------
 
 
 @pytest.fixture
@@ -605,8 +613,8 @@ class TestDatasetAdmin:
     def test_changelist_filters_and_change_page_with_file_links(self, admin_site, user):
         dataset = DatasetFactory(creator=user, files={"sub/a.txt": b"alpha"})
         for query in ("", "?state=active", "?state=deleted", "?is_public__exact=1", f"?q={dataset.name}"):
-            assert admin_site.get(f"/admin/contracts/dataset/{query}").status_code == 200
-        page = admin_site.get(f"/admin/contracts/dataset/{dataset.pk}/change/")
+            assert admin_site.get(f"/admin/workspaces/dataset/{query}").status_code == 200
+        page = admin_site.get(f"/admin/workspaces/dataset/{dataset.pk}/change/")
         assert page.status_code == 200
         link = f"/v1/datasets/{dataset.pk}/files/sub/a.txt"
         assert f'href="{link}"'.encode() in page.content
@@ -617,20 +625,20 @@ class TestDatasetAdmin:
         datasets = [DatasetFactory(creator=user), DatasetFactory(creator=user)]
         pks = [str(dataset.pk) for dataset in datasets]
         response = admin_site.post(
-            "/admin/contracts/dataset/", {"action": "soft_delete_selected", "_selected_action": pks}
+            "/admin/workspaces/dataset/", {"action": "soft_delete_selected", "_selected_action": pks}
         )
         assert response.status_code == 302
         assert Dataset.objects.filter(deletion_time__isnull=False).count() == 2
-        admin_site.post("/admin/contracts/dataset/", {"action": "reinstate_selected", "_selected_action": pks})
+        admin_site.post("/admin/workspaces/dataset/", {"action": "reinstate_selected", "_selected_action": pks})
         assert Dataset.objects.filter(deletion_time__isnull=True).count() == 2
 
     def test_reinstate_action_reports_a_clash(self, admin_site, user):
         dataset = DatasetFactory(creator=user, name="same", version=1)
         dataset.deletion_time = dataset.creation_time
         dataset.save()
-        DatasetFactory(name="same", version=1)
+        DatasetFactory(name="same", version=1, creator=user)
         response = admin_site.post(
-            "/admin/contracts/dataset/",
+            "/admin/workspaces/dataset/",
             {"action": "reinstate_selected", "_selected_action": [str(dataset.pk)]},
             follow=True,
         )
@@ -641,7 +649,7 @@ class TestDatasetAdmin:
     def test_deleting_in_the_admin_removes_the_files(self, admin_site, user, django_capture_on_commit_callbacks):
         dataset = DatasetFactory(creator=user, files={"a.txt": b"a"})
         with django_capture_on_commit_callbacks(execute=True):
-            response = admin_site.post(f"/admin/contracts/dataset/{dataset.pk}/delete/", {"post": "yes"})
+            response = admin_site.post(f"/admin/workspaces/dataset/{dataset.pk}/delete/", {"post": "yes"})
         assert response.status_code == 302
         assert not Dataset.objects.filter(pk=dataset.pk).exists()
         assert stored_names(dataset.pk) == []
