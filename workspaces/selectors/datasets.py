@@ -42,7 +42,7 @@ def dataset_list(
     if categories:
         files = files.prefetch_related(Prefetch("categories", queryset=Category.objects.order_by("pk")))
     if transcriptions:
-        files = files.select_related("transcription")
+        files = files.prefetch_related("transcription")
     return datasets.prefetch_related(Prefetch("files", queryset=files)).order_by("pk")
 
 

@@ -21,6 +21,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from config.api.permissions import ObjectRulePermissions
 from config.api.viewsets import ResourceViewSet, SoftDeleteMixin, request_json_object
@@ -89,6 +90,20 @@ class DatasetViewSet(SoftDeleteMixin, mixins.RetrieveModelMixin, ResourceViewSet
             "categories_set",
             "categories_change",
             "transcription_set",
+            # object detection (views/detection.py)
+            "labels_add",
+            "label_delete",
+            "prefixes_add",
+            "prefix_delete",
+            "file_type_set",
+            "annotations_set",
+            "annotations_clear",
+            "file_annotations_set",
+            "file_annotations_add",
+            "file_annotations_delete",
+            # image segmentation (views/segmentation.py)
+            "labels_set",
+            "layer_set",
         )
     }
     lookup_value_regex = r"\d+"
@@ -238,7 +253,11 @@ class DatasetViewSet(SoftDeleteMixin, mixins.RetrieveModelMixin, ResourceViewSet
         responses={200: {"type": "object", "additionalProperties": {"type": "string"}}},
     )
     @action(
-        detail=True, methods=["post"], url_path="files-multi", url_name="files-multi", parser_classes=[MultiPartParser]
+        detail=True,
+        methods=["post"],
+        url_path="files-multi",
+        url_name="files-multi",
+        parser_classes=[MultiPartParser, *api_settings.DEFAULT_PARSER_CLASSES],
     )
     def files_upload(self, request: Request, pk=None) -> Response:
         """Add several files at once (ours): a multipart body whose file parts are named by their
