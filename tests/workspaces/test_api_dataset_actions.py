@@ -178,7 +178,7 @@ class TestCategories:
     def test_lists_with_categories_run_a_constant_number_of_queries(
         self, client, user, domains, django_assert_max_num_queries
     ):
-        for index in range(2):
+        for _ in range(2):
             DatasetFactory(creator=user, files={"a.png": b"a", "b.png": b"b"}, categories={"a.png": ["x", "y"]})
         with django_assert_max_num_queries(6) as few:
             client.post("/v1/classify/datasets/list")

@@ -12,9 +12,9 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from tests.factories import DatasetFactory, DomainFactory, LicenceFactory, ProjectFactory, UserFactory, member_of
 from workspaces.models import Dataset, DatasetFile
 from workspaces.services.datasets import dataset_reference_check_register, dataset_reference_check_unregister
-from tests.factories import DatasetFactory, DomainFactory, LicenceFactory, ProjectFactory, UserFactory, member_of
 
 pytestmark = pytest.mark.django_db
 
@@ -163,7 +163,11 @@ class TestCreate:
         assert refused.json()["errors"][0]["path"] == "project"
         hidden = client.post("/v1/datasets/create", {**body, "project": theirs.pk}, format="json")
         assert hidden.status_code == 422
-        assert hidden.json()["errors"][0] == {"path": "project", "code": "does_not_exist", "message": f"no project {theirs.pk}"}
+        assert hidden.json()["errors"][0] == {
+            "path": "project",
+            "code": "does_not_exist",
+            "message": f"no project {theirs.pk}",
+        }
         assert admin_client.post("/v1/datasets/create", {**body, "project": theirs.pk}, format="json").status_code == (
             200
         )
