@@ -1,7 +1,7 @@
-"""The five domain routes (``/v1/classify``, ``/v1/objdet``, ``/v1/segments``, ``/v1/spectra``,
-``/v1/speech`` + ``/datasets``): the core dataset routes for one domain (creating there sets it), plus
-each domain's annotations in UFDL's shapes: classification categories (image and spectrum) and speech
-transcriptions."""
+"""Three of the five domain routes (``/v1/classify``, ``/v1/spectra``, ``/v1/speech`` + ``/datasets``): the
+core dataset routes for one domain (creating there sets it), plus each domain's annotations in UFDL's
+shapes: classification categories (image and spectrum) and speech transcriptions. Object detection and
+image segmentation have modules of their own (``detection``, ``segmentation``)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ class CategoriesMixin:
         """The categories of the dataset's files: ``{file: [category, …]}`` (files without any left out)."""
         return Response(services.dataset_categories(dataset=self.get_object()))
 
-    @extend_schema(request=CATEGORIES_FILE_SCHEMA, responses={200: CATEGORIES_FILE_SCHEMA})
+    @extend_schema(request={"application/json": CATEGORIES_FILE_SCHEMA}, responses={200: CATEGORIES_FILE_SCHEMA})
     @categories.mapping.post
     def categories_set(self, request: Request, pk=None) -> Response:
         """Set the categories of the files named (``{file: [category, …]}``; ``[]`` clears a file's);
@@ -146,15 +146,3 @@ class SpeechDatasetViewSet(TranscriptionsMixin, DatasetViewSet):
     domain_name = "sp"
     serializer_class = SpeechDatasetSerializer
     representation_extras = {"transcriptions": True}
-
-
-class ObjectDetectionDatasetViewSet(DatasetViewSet):
-    """Object-detection datasets (``/v1/objdet/datasets``)."""
-
-    domain_name = "od"
-
-
-class ImageSegmentationDatasetViewSet(DatasetViewSet):
-    """Image-segmentation datasets (``/v1/segments/datasets``)."""
-
-    domain_name = "is"
