@@ -1,5 +1,5 @@
 """Image-classification datasets on disk, for the built-in executors: which files are images, their class
-(UFDL's sub-directory layout), pixels as feature vectors, re-filing under a predicted class, the CSV.
+folder (UFDL's sub-directory layout), pixels as feature vectors, re-filing under a predicted class, the CSV.
 
 Pure functions (numpy and Pillow, no Django): the executors call them, the tests call them directly.
 """
@@ -62,14 +62,22 @@ class Preprocessing:
             raise ImageError(f"{name or source}: not a readable image ({error})") from error
 
 
+def folder_for(label: str) -> str:
+    """``label`` as one folder name: a label from categories may hold ``/`` or ``\\``, or be ``.`` or ``..``,
+    which a folder name cannot; those become ``_``."""
+    folder = label.replace("/", "_").replace("\\", "_")
+    return "_" if folder in (".", "..") else folder
+
+
 def refiled_name(label: str, filename: str, taken: set[str]) -> str:
     """Where an image goes in a predictions dataset: ``<label>/<its base name>``, with ``-2``, ``-3``…
     before the suffix when two images of one class share a base name. Adds the result to ``taken``."""
     stem, suffix = posixpath.splitext(posixpath.basename(filename))
-    candidate, number = f"{label}/{stem}{suffix}", 1
+    folder = folder_for(label)
+    candidate, number = f"{folder}/{stem}{suffix}", 1
     while candidate in taken:
         number += 1
-        candidate = f"{label}/{stem}-{number}{suffix}"
+        candidate = f"{folder}/{stem}-{number}{suffix}"
     taken.add(candidate)
     return candidate
 

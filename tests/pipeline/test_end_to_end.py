@@ -1,5 +1,7 @@
 """The pipeline end to end with a real Celery worker: ``train_and_predict`` on the digits demo data,
-through the HTTP API as an ordinary user, from create-job to the downloaded model and predictions.
+through the HTTP API as an ordinary user, from create-job to the downloaded model and predictions. The
+demo images carry their digit both as folder and as category; training takes the categories, and the
+predictions come back as the categories of a new dataset, read as UFDL's client reads them.
 
 Accuracy floor: 0.95, on both the held-out part of ``digits`` (Train's metrics) and ``digits-test``
 (Predict's). Measured with the shipped defaults (calibrated RBF SVC, C=10, 16x16, seed 0): 0.991 on the
@@ -17,13 +19,13 @@ import json
 import numpy as np
 import pytest
 
-from workspaces.models import Dataset
 from executors.builtin.classifiers import classify, model_load
 from executors.builtin.images import Preprocessing
 from jobtemplates.services.templates import template_import
 from tests.conftest import bearer_client
 from tests.e2e import wait_for_status
 from tests.pipeline.conftest import IC_DATASET, PIPELINE_TEMPLATES, SKLEARN_MODEL, run_command, template_body
+from workspaces.models import Dataset
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -68,7 +70,14 @@ def test_train_and_predict_on_digits(worker, seeded_catalogue, admin_user, user)
     # Train: held-out accuracy above the floor, the rest of the metrics consistent with the data.
     metrics = json.loads(content(client.get(f"/v1/jobs/{train.pk}/outputs/metrics/JSON")))
     assert metrics["accuracy"] >= ACCURACY_FLOOR, metrics["accuracy"]
-    assert metrics["images"] == {"used": 1618, "train": 1294, "test": 324, "unlabelled_left_out": 0}
+    assert metrics["label_source"] == "categories"
+    assert metrics["images"] == {
+        "used": 1618,
+        "train": 1294,
+        "test": 324,
+        "unlabelled_left_out": 0,
+        "several_categories_left_out": 0,
+    }
     assert sum(map(sum, metrics["confusion_matrix"]["matrix"])) == 324
     assert metrics["confusion_matrix"]["labels"] == [str(d) for d in range(10)]
 
@@ -80,13 +89,13 @@ def test_train_and_predict_on_digits(worker, seeded_catalogue, admin_user, user)
         labels, _ = classify(model["estimator"], np.stack([Preprocessing(16).vector(handle.read())]))
     assert labels == ["7"]
 
-    # Predict: a new dataset of the caller's, public like its input: every image under its predicted
-    # class, plus predictions.csv.
+    # Predict: a new dataset of the caller's, public like its input: every image under its own name with
+    # its predicted label as its category, plus predictions.csv.
     predictions_pk = json.loads(content(client.get(f"/v1/jobs/{predict.pk}/outputs/predictions/{IC_DATASET}")))
     dataset = client.get(f"/v1/datasets/{predictions_pk}").json()
     assert (dataset["name"], dataset["domain"], dataset["creator"], dataset["is_public"]) == (
         "digits-test-predictions",
-        "ic",
+        "Image Classification",
         user.pk,
         True,
     )
@@ -103,8 +112,11 @@ def test_train_and_predict_on_digits(worker, seeded_catalogue, admin_user, user)
     predict_metrics = json.loads(content(client.get(f"/v1/jobs/{parent.pk}/outputs/predict:metrics/JSON")))
     assert predict_metrics["accuracy"] == pytest.approx(csv_accuracy) and csv_accuracy >= ACCURACY_FLOOR
     assert predict_metrics["predictions_dataset"] == predictions_pk
-    refiled = {f"{row['predicted_label']}/{row['filename'].split('/')[1]}" for row in rows}
-    assert refiled | {"predictions.csv"} == set(dataset["files"])
+    assert (predict_metrics["label_source"], predict_metrics["predictions_layout"]) == ("categories", "categories")
+    assert {row["filename"] for row in rows} | {"predictions.csv"} == set(dataset["files"])
+    categories = client.get(f"/v1/classify/datasets/{predictions_pk}/categories")
+    assert categories.status_code == 200, categories.json()
+    assert categories.json() == {row["filename"]: [row["predicted_label"]] for row in rows}
     assert content(client.get(f"/v1/datasets/{predictions_pk}/files/predictions.csv")) == content(
         client.get(f"/v1/jobs/{predict.pk}/outputs/predictions.csv/{CSV_TYPE}")
     )

@@ -1,5 +1,7 @@
 """The scikit-learn executors run in-process with a real ``ExecutionContext`` whose dataset access and
-output storage are stand-ins (no database, no worker): what they read, report, write and create."""
+output storage are stand-ins (no database, no worker): what they read, report, write and create. Datasets
+here are folders without categories; labels from categories, on a real database, are in
+``test_categories``."""
 
 from __future__ import annotations
 
@@ -64,6 +66,7 @@ class Harness:
 
     def __init__(self, scratch: Path, *, inputs: dict, parameters: dict, outputs: dict, folders: dict[int, Path]):
         self.folders = folders
+        self.categories: dict[int, dict[str, list[str]]] = {}
         self.written: dict[str, tuple[str, object]] = {}
         self.created: list[dict] = []
         self.listed = 0
@@ -79,6 +82,7 @@ class Harness:
             write=self.write,
             logger=logging.getLogger("tests.pipeline"),
             dataset_files=self.dataset_files,
+            dataset_categories=lambda dataset: self.categories.get(dataset.pk, {}),
             create_dataset=self.create_dataset,
         )
         self.ctx.reported = []
@@ -90,9 +94,11 @@ class Harness:
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
             yield LocalFile(path.relative_to(root).as_posix(), path)
 
-    def create_dataset(self, *, name, files, like, description):
+    def create_dataset(self, *, name, files, like, description, categories):
         stored = {filename: data if isinstance(data, bytes) else Path(data).read_bytes() for filename, data in files}
-        self.created.append({"name": name, "files": stored, "like": like, "description": description})
+        self.created.append(
+            {"name": name, "files": stored, "like": like, "description": description, "categories": categories}
+        )
         return CREATED_PK
 
     def write(self, name, output_type, data):
@@ -137,7 +143,14 @@ class TestTrain:
         metrics_type, metrics = harness.written["metrics"]
         assert metrics_type == "JSON"
         # 36 labelled images (the top-level one is left out, the text file is no image), 20% held out.
-        assert metrics["images"] == {"used": 36, "train": 28, "test": 8, "unlabelled_left_out": 1}
+        assert metrics["label_source"] == "folders"
+        assert metrics["images"] == {
+            "used": 36,
+            "train": 28,
+            "test": 8,
+            "unlabelled_left_out": 1,
+            "several_categories_left_out": 0,
+        }
         assert metrics["class_counts"] == {"dark": 12, "light": 12, "stripes": 12}
         assert metrics["stratified"] is True and sum(metrics["test_class_counts"].values()) == 8
         assert metrics["accuracy"] == 1.0  # three kinds no classifier can confuse
@@ -193,7 +206,7 @@ class TestTrain:
         (folder / "only").mkdir(parents=True)
         for index in range(4):
             (folder / "only" / f"{index}.png").write_bytes(_png("dark", seed=index))
-        with pytest.raises(ValueError, match="1 class folder"):
+        with pytest.raises(ValueError, match="1 class folder.* and no categories"):
             train(tmp_path, folder)
 
     def test_cancelled_while_loading_writes_nothing(self, shapes, tmp_path):
@@ -268,23 +281,58 @@ class TestPredict:
 
         metrics = harness.written["metrics"][1]
         assert metrics["images"] == 11 and metrics["labelled"] == 9 and metrics["accuracy"] == 1.0
-        assert metrics["unknown_folders"] == ["unknown"] and metrics["predictions_dataset"] == CREATED_PK
+        assert metrics["label_source"] == "folders" and metrics["unlabelled"] == 1  # loose.png
+        assert metrics["unknown_labels"] == ["unknown"] and metrics["predictions_dataset"] == CREATED_PK
         assert metrics["model"] == {"job": 3, "output": 5, "trained_on": "shapes v1"}
+        assert metrics["predictions_layout"] == "categories"
 
+        # By default the images keep their names and their predicted labels become their categories.
         (created,) = harness.created
         assert created["name"] == "unseen-predictions" and created["like"].pk == 2
         assert "job 11" in created["description"] and "model of job 3" in created["description"]
+        assert "category is its predicted label" in created["description"]
         files = created["files"]
         assert files["predictions.csv"] == csv_bytes
-        images = sorted(name for name in files if name != "predictions.csv")
-        assert len(images) == 11
-        # Re-filed under the predicted class; the two dark-00.png (dark/ and unknown/) do not collide.
-        assert {"dark/dark-00.png", "dark/dark-00-2.png", "stripes/stripes-02.png"} <= set(images)
-        assert files["dark/dark-00.png"] == (unseen / "dark" / "dark-00.png").read_bytes()
+        assert set(files) == set(by_name) | {"predictions.csv"}
+        assert files["unknown/dark-00.png"] == (unseen / "unknown" / "dark-00.png").read_bytes()
+        assert created["categories"] == {name: [row["predicted_label"]] for name, row in by_name.items()}
 
-    def test_without_copying_images_the_dataset_holds_only_the_csv(self, tmp_path, unseen, model_bytes):
-        harness = self.predict(tmp_path, unseen, model_bytes, copy_images=False)
-        assert list(harness.created[0]["files"]) == ["predictions.csv"]
+    def test_without_categories_the_images_are_refiled_under_their_predicted_class(self, tmp_path, unseen, model_bytes):
+        harness = self.predict(tmp_path, unseen, model_bytes, write_categories=False)
+        (created,) = harness.created
+        assert created["categories"] is None
+        assert "filed under their predicted class" in created["description"]
+        images = sorted(name for name in created["files"] if name != "predictions.csv")
+        assert len(images) == 11
+        # The two dark-00.png (dark/ and unknown/) do not collide.
+        assert {"dark/dark-00.png", "dark/dark-00-2.png", "stripes/stripes-02.png"} <= set(images)
+        assert created["files"]["dark/dark-00.png"] == (unseen / "dark" / "dark-00.png").read_bytes()
+        assert harness.written["metrics"][1]["predictions_layout"] == "class_folders"
+
+    def test_a_job_of_version_1_without_write_categories_refiles_as_version_1_did(self, tmp_path, unseen, model_bytes):
+        harness = Harness(
+            tmp_path,
+            inputs={
+                "model": OutputFile(pk=5, name="model", type=SKLEARN_MODEL, job_id=3, path=tmp_path / "model.bin"),
+                "dataset": DatasetRow(2, "unseen"),
+            },
+            parameters={"copy_images": True},  # version 1's only parameter
+            outputs={"predictions": IC_DATASET},
+            folders={2: unseen},
+        )
+        (tmp_path / "model.bin").write_bytes(model_bytes)
+        ImageClassificationPredict().run(harness.ctx)
+        (created,) = harness.created
+        assert created["categories"] is None and "dark/dark-00-2.png" in created["files"]
+
+    @pytest.mark.parametrize("write_categories", [True, False])
+    def test_without_copying_images_the_dataset_holds_only_the_csv(
+        self, tmp_path, unseen, model_bytes, write_categories
+    ):
+        harness = self.predict(tmp_path, unseen, model_bytes, copy_images=False, write_categories=write_categories)
+        (created,) = harness.created
+        assert list(created["files"]) == ["predictions.csv"] and created["categories"] is None
+        assert harness.written["metrics"][1]["predictions_layout"] == "csv_only"
 
     @pytest.mark.parametrize("model", [b"garbage", pickle.dumps({"format": "something else"})])
     def test_a_model_of_another_kind_is_refused(self, tmp_path, unseen, model):

@@ -88,6 +88,14 @@ def test_refiling_keeps_base_names_and_numbers_clashes():
     assert taken == {"predictions.csv", "cat/1.png", "cat/1-2.png", "cat/1-3.png", "dog/1.png"}
 
 
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [("animal/cat", "animal_cat/1.png"), ("a\\b", "a_b/1.png"), (".", "_/1.png"), ("..", "_/1.png"), ("3", "3/1.png")],
+)
+def test_a_label_from_categories_refiles_under_one_safe_folder(label, expected):
+    assert refiled_name(label, "x/1.png", set()) == expected
+
+
 def test_the_csv_has_a_header_and_empty_cells_for_unknowns():
     data = predictions_csv([("cat/1.png", "cat", 0.98765432, "cat"), ("x, y.png", "dog", None, None)])
     rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))

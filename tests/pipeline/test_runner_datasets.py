@@ -9,13 +9,13 @@ import threading
 import pytest
 
 from contracts.models import Domain, Licence
-from workspaces.models import Dataset
 from executors.context import ExecutionContext, JobCancelled
 from executors.runner import dataset_create_for_job, dataset_local_files
 from jobtemplates.models import Job
 from jobtemplates.services.templates import template_import
 from tests.factories import DatasetFactory, ProjectFactory, UserFactory
 from tests.pipeline.conftest import template_body
+from workspaces.models import Dataset
 
 pytestmark = pytest.mark.django_db
 

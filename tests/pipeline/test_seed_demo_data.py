@@ -10,10 +10,10 @@ from django.core.files.base import ContentFile
 from django.core.management import CommandError
 from PIL import Image
 
-from workspaces.models import Dataset, DatasetFile
-from workspaces.services.datasets import dataset_file_delete, dataset_file_upload, dataset_soft_delete
 from tests.factories import DatasetFactory
 from tests.pipeline.conftest import run_command
+from workspaces.models import Dataset, DatasetFile
+from workspaces.services.datasets import dataset_file_delete, dataset_file_upload, dataset_soft_delete
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +81,9 @@ def test_datasets_of_those_names_that_are_not_the_demo_are_left_alone(seeded_cat
     # The demo's own dataset holding a file that is not the demo's is left alone.
     demo = Dataset.objects.get(name="digits", creator=None)
     dataset_file_upload(dataset=demo, filename="other.png", content=ContentFile(b"x"))
-    assert lines(run_command("seed_demo_data"))[0] == "digits v1: exists with other files, left alone (not the demo data)"
+    assert (
+        lines(run_command("seed_demo_data"))[0] == "digits v1: exists with other files, left alone (not the demo data)"
+    )
 
 
 def test_needs_the_catalogue(db):
