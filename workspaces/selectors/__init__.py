@@ -1,8 +1,10 @@
 """Reads of the data layer (visibility, membership levels, querysets with their joins declared)."""
 
 from workspaces.selectors.datasets import (
+    batched,
     dataset_can_change,
     dataset_file_get,
+    dataset_files_named,
     dataset_list,
     dataset_visibility_filter,
     dataset_visible_to,
@@ -24,7 +26,9 @@ from workspaces.selectors.teams import (
 __all__ = [
     "active_memberships",
     "dataset_can_change",
+    "batched",
     "dataset_file_get",
+    "dataset_files_named",
     "dataset_list",
     "dataset_visibility_filter",
     "dataset_visible_to",

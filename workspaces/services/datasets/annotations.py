@@ -32,17 +32,18 @@ class Categories:
     name = "categories"
 
     def merge(self, *, source: Dataset, target: Dataset, pairs: FilePairs) -> None:
+        # Read both datasets' categories whole (two linear queries; no IN list of every file).
         target_of = {source_file.pk: target_file for source_file, target_file in pairs}
-        existing = set(
-            Category.objects.filter(file__in=[t.pk for t in target_of.values()]).values_list("file_id", "label")
-        )
+        existing = set(Category.objects.filter(file__dataset=target).values_list("file_id", "label"))
         new = []
-        for file_id, label in Category.objects.filter(file_id__in=list(target_of)).values_list("file_id", "label"):
-            target_file = target_of[file_id]
-            if (target_file.pk, label) not in existing:
+        for file_id, label in (
+            Category.objects.filter(file__dataset=source).order_by("pk").values_list("file_id", "label")
+        ):
+            target_file = target_of.get(file_id)
+            if target_file is not None and (target_file.pk, label) not in existing:
                 existing.add((target_file.pk, label))
                 new.append(Category(file=target_file, label=label))
-        Category.objects.bulk_create(new)
+        Category.objects.bulk_create(new, batch_size=1000)
 
     def clear(self, *, dataset: Dataset) -> None:
         Category.objects.filter(file__dataset=dataset).delete()
@@ -55,15 +56,14 @@ class Transcriptions:
 
     def merge(self, *, source: Dataset, target: Dataset, pairs: FilePairs) -> None:
         target_of = {source_file.pk: target_file for source_file, target_file in pairs}
-        transcribed = set(
-            Transcription.objects.filter(file__in=[t.pk for t in target_of.values()]).values_list("file_id", flat=True)
-        )
+        transcribed = set(Transcription.objects.filter(file__dataset=target).values_list("file_id", flat=True))
         Transcription.objects.bulk_create(
-            Transcription(file=target_of[file_id], text=text)
-            for file_id, text in Transcription.objects.filter(file_id__in=list(target_of)).values_list(
-                "file_id", "text"
-            )
-            if target_of[file_id].pk not in transcribed
+            (
+                Transcription(file=target_of[file_id], text=text)
+                for file_id, text in Transcription.objects.filter(file__dataset=source).values_list("file_id", "text")
+                if file_id in target_of and target_of[file_id].pk not in transcribed
+            ),
+            batch_size=1000,
         )
 
     def clear(self, *, dataset: Dataset) -> None:

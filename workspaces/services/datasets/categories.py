@@ -14,6 +14,7 @@ from django.db import transaction
 from config.errors import InvalidRequest, Problem
 from workspaces.models import Category, Dataset, DatasetFile
 from workspaces.models.annotations import CATEGORY_MAX_LENGTH
+from workspaces.selectors import batched, dataset_files_named
 from workspaces.services.datasets.files import ensure_active
 
 CategoriesFile = dict[str, list[str]]
@@ -31,18 +32,24 @@ def label_problems(label: object, path: str) -> list[Problem]:
 
 def dataset_categories(*, dataset: Dataset, filenames: Sequence[str] | None = None) -> CategoriesFile:
     """``{file: [labels]}`` of the files that have categories (of ``filenames`` only, when given), by name."""
-    rows = Category.objects.filter(file__dataset=dataset)
-    if filenames is not None:
-        rows = rows.filter(file__filename__in=list(filenames))
+    rows = Category.objects.filter(file__dataset=dataset).order_by("file__filename", "pk")
+    if filenames is None:
+        pairs = list(rows.values_list("file__filename", "label"))
+    else:
+        pairs = [
+            pair
+            for batch in batched(filenames)
+            for pair in rows.filter(file__filename__in=batch).values_list("file__filename", "label")
+        ]
     categories: CategoriesFile = {}
-    for filename, label in rows.order_by("file__filename", "pk").values_list("file__filename", "label"):
+    for filename, label in pairs:
         categories.setdefault(filename, []).append(label)
-    return categories
+    return dict(sorted(categories.items()))
 
 
 def _files_named(dataset: Dataset, names: Sequence[str], path: str) -> dict[str, DatasetFile]:
     """The dataset's files called ``names``; every unknown one is a problem naming its place in ``path``."""
-    found = {row.filename: row for row in DatasetFile.objects.filter(dataset=dataset, filename__in=list(names))}
+    found = dataset_files_named(dataset=dataset, filenames=names)
     problems = [
         Problem(
             path=f"{path}[{index}]" if path else name,
@@ -57,12 +64,21 @@ def _files_named(dataset: Dataset, names: Sequence[str], path: str) -> dict[str,
     return found
 
 
+def _labels_of(files) -> set[tuple[int, str]]:
+    """The (file pk, label) pairs ``files`` have."""
+    return {
+        pair
+        for batch in batched(row.pk for row in files)
+        for pair in Category.objects.filter(file_id__in=batch).values_list("file_id", "label")
+    }
+
+
 @transaction.atomic
 def dataset_categories_add(*, dataset: Dataset, images: Sequence[str], categories: Sequence[str]) -> CategoriesFile:
     """Give each of ``images`` each of ``categories``; answers what was added (``{file: [new labels]}``)."""
     ensure_active(dataset)
     files = _files_named(dataset, images, "images")
-    have = set(Category.objects.filter(file__in=files.values()).values_list("file_id", "label"))
+    have = _labels_of(files.values())
     added: CategoriesFile = {}
     new = []
     for name in images:
@@ -80,13 +96,14 @@ def dataset_categories_remove(*, dataset: Dataset, images: Sequence[str], catego
     """Take each of ``categories`` from each of ``images``; answers what was removed."""
     ensure_active(dataset)
     files = _files_named(dataset, images, "images")
-    rows = Category.objects.filter(file__in=files.values(), label__in=list(categories))
     name_of = {row.pk: name for name, row in files.items()}
     removed: CategoriesFile = {}
-    for file_id, label in rows.order_by("file__filename", "pk").values_list("file_id", "label"):
-        removed.setdefault(name_of[file_id], []).append(label)
-    rows.delete()
-    return removed
+    for batch in batched(name_of):
+        rows = Category.objects.filter(file_id__in=batch, label__in=list(categories))
+        for file_id, label in rows.order_by("file__filename", "pk").values_list("file_id", "label"):
+            removed.setdefault(name_of[file_id], []).append(label)
+        rows.delete()
+    return dict(sorted(removed.items()))
 
 
 @transaction.atomic
@@ -96,7 +113,8 @@ def dataset_categories_set(*, dataset: Dataset, categories: Mapping[str, Sequenc
     ensure_active(dataset)
     names = list(categories)
     files = _files_named(dataset, names, "")
-    Category.objects.filter(file__in=files.values()).delete()
+    for batch in batched(row.pk for row in files.values()):
+        Category.objects.filter(file_id__in=batch).delete()
     Category.objects.bulk_create(
         Category(file=files[name], label=label) for name in names for label in dict.fromkeys(categories[name])
     )

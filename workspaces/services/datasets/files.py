@@ -27,7 +27,7 @@ from django.db.models import Q
 
 from config.errors import ApplicationError, Conflict, InvalidRequest, NotFound, Problem
 from workspaces.models import Dataset, DatasetFile
-from workspaces.selectors import dataset_file_get
+from workspaces.selectors import batched, dataset_file_get, dataset_files_named
 from workspaces.services.datasets.annotations import FilePairs
 
 FILENAME_MAX_LENGTH = DatasetFile._meta.get_field("filename").max_length
@@ -259,7 +259,8 @@ def dataset_files_upload(*, dataset: Dataset, files: Sequence[tuple[str, File]])
             replaced = []
             current = {
                 row.filename: row
-                for row in DatasetFile.objects.select_for_update().filter(dataset=dataset, filename__in=names)
+                for batch in batched(names)
+                for row in DatasetFile.objects.select_for_update().filter(dataset=dataset, filename__in=batch)
             }
             for name, storage_name, handle, size in stored:
                 row = current.get(name)
@@ -295,7 +296,7 @@ def dataset_file_delete(*, dataset: Dataset, filename: str) -> DatasetFile:
 def dataset_files_delete(*, dataset: Dataset, filenames: Sequence[str]) -> list[DatasetFile]:
     """Remove several files at once; every name must exist (all missing ones in one 404), or none goes."""
     ensure_active(dataset)
-    rows = {row.filename: row for row in DatasetFile.objects.filter(dataset=dataset, filename__in=list(filenames))}
+    rows = dataset_files_named(dataset=dataset, filenames=filenames)
     missing = [
         Problem(path=f"filenames[{index}]", code="not_found", message=f"no file {name[:200]!r}")
         for index, name in enumerate(filenames)
@@ -305,7 +306,8 @@ def dataset_files_delete(*, dataset: Dataset, filenames: Sequence[str]) -> list[
         raise NotFound(f"{dataset} lacks {len(missing)} of these files.", problems=missing)
     removed = [rows[name] for name in dict.fromkeys(filenames)]
     with transaction.atomic():
-        DatasetFile.objects.filter(pk__in=[row.pk for row in removed]).delete()
+        for batch in batched(row.pk for row in removed):
+            DatasetFile.objects.filter(pk__in=batch).delete()
         delete_stored_after_commit([row.file.name for row in removed])
     return removed
 

@@ -18,7 +18,7 @@ from config.errors import Conflict, InvalidRequest, PermissionDenied, Problem
 from config.softdelete import hard_delete, reinstate, soft_delete
 from contracts.models import Domain
 from workspaces.models import NO_PREVIOUS_VERSION, Dataset, DatasetFile, Project
-from workspaces.selectors import dataset_can_change, is_admin
+from workspaces.selectors import dataset_can_change, dataset_files_named, is_admin
 from workspaces.services.datasets.access import check_project_for_datasets
 from workspaces.services.datasets.annotations import annotation_kinds
 from workspaces.services.datasets.files import dataset_files_copy, delete_stored_after_commit, ensure_active
@@ -246,9 +246,9 @@ def dataset_copy(
     left behind if a file cannot be copied."""
     target_project = dataset.project if project is UNSET else project
     names = list(dict.fromkeys(only_files)) if only_files is not None else None
-    files = DatasetFile.objects.filter(dataset=dataset).order_by("filename")
+    files = list(DatasetFile.objects.filter(dataset=dataset).order_by("filename"))
     if names is not None:
-        found = set(files.filter(filename__in=names).values_list("filename", flat=True))
+        found = set(dataset_files_named(dataset=dataset, filenames=names))
         missing = [
             Problem(path=f"only_files[{index}]", code="not_found", message=f"no file {name[:200]!r}")
             for index, name in enumerate(names)
@@ -256,7 +256,7 @@ def dataset_copy(
         ]
         if missing:
             raise InvalidRequest(f"{dataset} lacks {len(missing)} of the files to copy.", problems=missing)
-        files = files.filter(filename__in=names)
+        files = [datafile for datafile in files if datafile.filename in found]
     copy = dataset_create(
         creator=user,
         name=new_name or dataset.name,
