@@ -1,13 +1,13 @@
 """Viewsets of the data layer: teams, projects, and datasets (core and per domain)."""
 
 from workspaces.api.views.datasets import DatasetViewSet
+from workspaces.api.views.detection import ObjectDetectionDatasetViewSet
 from workspaces.api.views.domains import (
     ImageClassificationDatasetViewSet,
-    ImageSegmentationDatasetViewSet,
-    ObjectDetectionDatasetViewSet,
     SpectrumClassificationDatasetViewSet,
     SpeechDatasetViewSet,
 )
+from workspaces.api.views.segmentation import ImageSegmentationDatasetViewSet
 from workspaces.api.views.teams import ProjectViewSet, TeamViewSet
 
 __all__ = [
