@@ -480,7 +480,6 @@ def section_throughput(service: Service, raw: Raw, options) -> dict:
 
 def meta_template(name: str, nodes: int, chain: bool, user):
     from jobtemplates.services.templates import template_import
-    from workspaces.models import Dataset
 
     predicts = [f"p{i}" for i in range(1, nodes + 1)]
     dependencies = [{"from_node": "train", "from_output": "model", "to_node": p, "to_input": "model"} for p in predicts]

@@ -17,9 +17,9 @@ from tests.factories import (
     DockerImageFactory,
     DomainFactory,
     FrameworkFactory,
-    ProjectFactory,
     HardwareFactory,
     PretrainedModelFactory,
+    ProjectFactory,
 )
 
 pytestmark = pytest.mark.django_db

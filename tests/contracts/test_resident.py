@@ -27,8 +27,6 @@ from contracts.resident import (
     value_problems,
 )
 from contracts.resident.catalogue import domain_value
-from workspaces.models import Dataset
-from workspaces.services.datasets import dataset_create
 from contracts.types import TYPE_CLASSES, json_schema, make_literal, parse_type, validate_value
 from jobtemplates.models import JobOutput, TemplateScope
 from jobtemplates.resident import register_job_output_binding
@@ -43,6 +41,8 @@ from tests.factories import (
     PretrainedModelFactory,
     ProjectFactory,
 )
+from workspaces.models import Dataset
+from workspaces.services.datasets import dataset_create
 
 pytestmark = pytest.mark.django_db
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from contracts.models import Domain, Licence
-from workspaces.models import Dataset
 from contracts.services.catalogue_seed import catalogue_seed
 from jobtemplates.models import JobTemplate
 from jobtemplates.services.templates import template_import
+from workspaces.models import Dataset
 
 REPO = Path(__file__).resolve().parents[2]
 BUILTIN = REPO / "templates" / "builtin"

@@ -16,8 +16,8 @@ from jobtemplates.models import Job, JobTemplate, Parameter
 from jobtemplates.services.templates import template_import
 from tests.conftest import bearer_client
 from tests.factories import ProjectFactory, UserFactory
-from workspaces.models import Membership
 from tests.jobtemplates.conftest import UFDL_TEMPLATES, load_template, meta_body
+from workspaces.models import Membership
 
 pytestmark = pytest.mark.django_db
 

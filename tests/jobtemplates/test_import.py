@@ -10,6 +10,7 @@ import pytest
 from config.errors import Conflict, InvalidRequest, MalformedRequest
 from jobtemplates.models import JobTemplate, MetaNode, Parameter
 from jobtemplates.services.templates import template_export, template_import, template_validate
+from tests.factories import DomainFactory, LicenceFactory
 from tests.jobtemplates.conftest import UFDL_TEMPLATES, load_template, meta_body
 
 pytestmark = pytest.mark.django_db
@@ -142,6 +143,26 @@ class TestWorkableChecks:
         }
         assert JobTemplate.objects.count() == 0
 
+    def test_what_ufdl_s_job_template_spec_would_refuse_to_read_back_is_refused(
+        self, catalogue, admin_user, ufdl_bodies
+    ):
+        """UFDL's limits, so that every export stays readable (test_export_spec.py): the job type as exported
+        (canonical, here longer than written), the executor class, each parameter type as written."""
+        body = ufdl_bodies[DOGS_TRAIN]
+        framework = "f" * 201
+        body["specific"]["job_type"] = f"Train<Domain<'Image Classification'>,Framework<'{framework}','1'>>"
+        assert len(body["specific"]["job_type"]) == 256
+        body["specific"]["executor_class"] = "executors." + "E" * 119
+        body["specific"]["parameters"]["image"] = {
+            "types": ["str", f"Name<DockerImage<Domain<'Image Classification'>, Framework<'{framework}', '1'>>>"],
+            "help": "x",
+        }
+        assert problems_of(body, admin_user) == {
+            "specific.job_type": "too_long",
+            "specific.executor_class": "too_long",
+            "specific.parameters.image.types[1]": "too_long",
+        }
+
     def test_body_must_be_an_object(self, catalogue, admin_user):
         with pytest.raises(MalformedRequest):
             template_import(data=[1, 2], creator=admin_user)
@@ -183,6 +204,76 @@ class TestWorkableChecks:
         notes = template.parameters.get(name="notes")
         assert notes.has_default and notes.default is None and notes.default_type == "Nothing"
         assert template_export(template=template)["specific"]["parameters"]["notes"]["default"] is None
+
+
+class TestDomains:
+    """Every ``Domain<'…'>`` a job type or a parameter type names must be a catalogue domain (its description)."""
+
+    UNKNOWN_JOB_TYPE = "Train<Domain<'No Such Domain'>, Framework<'x', '1'>>"
+
+    def broken(self, body: dict) -> dict:
+        body["licence"] = "No Such Licence"
+        specific = body["specific"]
+        specific["job_type"] = self.UNKNOWN_JOB_TYPE
+        specific["parameters"]["images"] = {
+            "types": ["str", "PK<Dataset<Domain<'Nowhere'>>>", "Name<Dataset<Domain<'Image Classification'>>>"],
+            "help": "x",
+        }
+        specific["parameters"]["any_dataset"] = {
+            "types": ["PK<Dataset<Domain>>"],  # an unconstrained domain names none
+            "default": 1,
+            "default_type": "PK<Dataset<Domain<'Elsewhere'>>>",
+            "help": "x",
+        }
+        return body
+
+    EXPECTED = {
+        "licence": "unknown_licence",
+        "specific.job_type": "unknown_domain",
+        "specific.parameters.images.types[1]": "unknown_domain",
+        "specific.parameters.any_dataset.default_type": "unknown_domain",
+    }
+
+    def test_unknown_domains_are_reported_with_every_other_problem(self, catalogue, admin_user, ufdl_bodies):
+        assert problems_of(self.broken(ufdl_bodies[DOGS_TRAIN]), admin_user) == self.EXPECTED
+        assert JobTemplate.objects.count() == 0
+
+    def test_import_and_validate_answer_422_with_the_paths(self, catalogue, admin_client, ufdl_bodies):
+        body = self.broken(ufdl_bodies[DOGS_TRAIN])
+        answers = [
+            admin_client.post(f"/v1/job-templates/{route}", body, format="json") for route in ("import", "validate")
+        ]
+        for answer in answers:
+            assert answer.status_code == 422, answer.content
+            assert {e["path"]: e["code"] for e in answer.json()["errors"]} == self.EXPECTED
+        assert answers[0].json() == answers[1].json()
+        message = next(e["message"] for e in answers[0].json()["errors"] if e["path"] == "specific.job_type")
+        assert "'No Such Domain'" in message and "'Image Classification'" in message  # the known ones
+        assert JobTemplate.objects.count() == 0
+
+    def test_a_meta_override_default_type_is_checked_too(self, import_body, admin_user, ufdl_bodies):
+        train = ufdl_bodies[DOGS_TRAIN]
+        train["specific"]["parameters"]["source"] = {"types": ["PK<Dataset<Domain>>"], "help": "any domain"}
+        import_body(train)
+        import_body(ufdl_bodies["image-classification__0011_dogs_dummy_image_class_predict.json"])
+        body = meta_body()
+        body["specific"]["nodes"]["train"]["parameter_default_overrides"] = {
+            "source": {"default": 1, "default_type": "PK<Dataset<Domain<'Nowhere'>>>"}
+        }
+        assert problems_of(body, admin_user) == {
+            "specific.nodes.train.parameter_default_overrides.source.default_type": "unknown_domain"
+        }
+
+    def test_the_catalogue_decides_not_a_fixed_list(self, admin_user, ufdl_bodies):
+        """Without the seeded catalogue only the rows that exist count: here one licence and one domain."""
+        LicenceFactory(name="Apache 2.0")
+        DomainFactory(name="zz", description="Zebra Zones")
+        body = ufdl_bodies[DOGS_TRAIN]
+        body.pop("domain")
+        assert problems_of(copy.deepcopy(body), admin_user) == {"specific.job_type": "unknown_domain"}
+        body["specific"]["job_type"] = "Train<Domain<'Zebra Zones'>, Framework<'dogs_dummy', '1'>>"
+        template = template_import(data=body, creator=admin_user).template
+        assert template.type_parameters["DomainType"] == "Domain<'Zebra Zones'>"
 
 
 class TestMetaTemplates:

@@ -10,13 +10,13 @@ import pytest
 from django.utils import timezone
 
 from config.celery import app as celery_app
-from workspaces.models import Dataset
 from jobtemplates.models import Job, JobOutput, JobStatus, JobTemplate
 from jobtemplates.services.jobs import job_output_write
 from jobtemplates.services.jobs.enqueueing import RUN_JOB_TASK
 from jobtemplates.services.templates import template_export
 from tests.factories import DatasetFactory, DomainFactory, JobFactory, LicenceFactory, ProjectFactory
 from tests.jobtemplates.conftest import meta_body
+from workspaces.models import Dataset
 
 pytestmark = pytest.mark.django_db
 
@@ -217,7 +217,9 @@ class TestCreated:
     @staticmethod
     def _model(templates, creator) -> JobOutput:
         """A model output of ``creator``'s finished train job (a job others cannot see)."""
-        return write_output(JobFactory(template=templates["train"], finished=True, creator=creator), "model", DOGS_MODEL)
+        return write_output(
+            JobFactory(template=templates["train"], finished=True, creator=creator), "model", DOGS_MODEL
+        )
 
 
 class TestDryRun:
@@ -484,7 +486,9 @@ class TestReferencedRows:
         public_job = JobFactory(template=templates["train"], creator=other_user, finished=True)
         public = write_output(public_job, "model", DOGS_MODEL)
         team_job = JobFactory(
-            template=templates["train"], creator=other_user, finished=True,
+            template=templates["train"],
+            creator=other_user,
+            finished=True,
             project=ProjectFactory(members={user: "R", other_user: "W"}),
         )
         shared = write_output(team_job, "model", DOGS_MODEL)

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from contracts.models import Domain, Licence
-from workspaces.models import Dataset
 from jobtemplates.models import JobReference
 from jobtemplates.services.jobs import job_create
 from jobtemplates.services.templates import template_import
+from workspaces.models import Dataset
 
 pytestmark = pytest.mark.django_db
 

@@ -626,3 +626,33 @@ class TestDatasetFiles:
         assert response.status_code == 403
         assert browser.post(f"{ADMIN}/datasetfile/{datafile.pk}/delete/", {"post": "yes"}).status_code == 403
         assert DatasetFile.objects.get(pk=datafile.pk).filename == "a.png"
+
+
+class TestDatasetsPerDomain:
+    """Each domain's datasets have a page of their own in the admin index (a proxy model per domain)."""
+
+    def test_each_domain_page_lists_only_that_domains_datasets(self, browser, world):
+        index = page_text(browser.get("/admin/"))
+        for title in ("Image-classification datasets", "Speech datasets", "Object-detection datasets"):
+            assert title in index, title
+        assert listed(browser.get(f"{ADMIN}/imageclassificationdataset/?state=all")) == ["pets v1", "retired v1"]
+        assert listed(browser.get(f"{ADMIN}/speechdataset/")) == ["speeches v1"]
+        assert listed(browser.get(f"{ADMIN}/objectdetectiondataset/")) == []
+        page = page_text(browser.get(f"{ADMIN}/imageclassificationdataset/{world.pets.pk}/change/"))
+        assert "dog, puppy" in page  # the files with their categories
+        assert browser.get(f"{ADMIN}/speechdataset/{world.pets.pk}/change/").status_code == 302  # not speech
+
+    def test_adding_on_a_domain_page_makes_a_dataset_of_that_domain(self, browser, world, admin_user):
+        form = {"name": "talks-2", "licence": world.licence.pk, "project": world.talks.pk}
+        response = browser.post(f"{ADMIN}/speechdataset/add/", form)
+        assert response.status_code == 302, response.content[:500]
+        added = Dataset.objects.get(name="talks-2")
+        assert (added.domain, added.creator, added.project) == (world.sp, admin_user, world.talks)
+
+    def test_object_detection_files_show_their_annotations(self, browser, world, admin_client):
+        od = DatasetFactory(name="boxes", domain=DomainFactory(name="od"), creator=world.user, files={"c.jpg": b"C"})
+        box = [{"x": 1, "y": 2, "width": 3, "height": 4, "label": "car"}]
+        assert (
+            admin_client.post(f"/v1/objdet/datasets/{od.pk}/annotations/c.jpg", box, format="json").status_code == 200
+        )
+        assert "car (1,2 3x4)" in page_text(browser.get(f"{ADMIN}/objectdetectiondataset/{od.pk}/change/"))

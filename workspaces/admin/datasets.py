@@ -17,11 +17,13 @@ from django.urls import reverse
 from django.utils.text import Truncator
 
 from config.admin_base import ReadOnlyModelAdmin, SoftDeleteStateFilter, is_active
+from config.errors import InvalidRequest, Problem
+from contracts.models import Domain
 from workspaces.admin.counts import related_count
 from workspaces.admin.service_admin import ServiceModelAdmin
 from workspaces.admin.tables import Column, link, related_table
 from workspaces.admin.teams import change_url, labelled
-from workspaces.models import Dataset, DatasetFile, Project
+from workspaces.models import DOMAIN_DATASET_PROXIES, Dataset, DatasetFile, Project
 from workspaces.services.datasets import (
     dataset_create,
     dataset_hard_delete,
@@ -47,10 +49,28 @@ def file_transcription(datafile: DatasetFile) -> str:
     return transcription.text if transcription is not None else ""
 
 
+def file_detections(datafile: DatasetFile) -> str:
+    return ", ".join(
+        f"{row.label.text} ({row.x},{row.y} {row.width}x{row.height})" for row in datafile.detections.all()
+    )
+
+
+def file_layers(datafile: DatasetFile) -> str:
+    return ", ".join(layer.label.text for layer in datafile.segmentation_layers.all())
+
+
 CATEGORIES = Column("categories", file_categories, prepare=lambda files: files.prefetch_related("categories"))
 TRANSCRIPTION = Column("transcription", file_transcription, prepare=lambda files: files.select_related("transcription"))
+DETECTIONS = Column("annotations", file_detections, prepare=lambda files: files.prefetch_related("detections__label"))
+LAYERS = Column("layers", file_layers, prepare=lambda files: files.prefetch_related("segmentation_layers__label"))
 # The annotation columns of a dataset's files, by the name of its domain.
-ANNOTATION_COLUMNS: dict[str, list[Column]] = {"ic": [CATEGORIES], "sc": [CATEGORIES], "sp": [TRANSCRIPTION]}
+ANNOTATION_COLUMNS: dict[str, list[Column]] = {
+    "ic": [CATEGORIES],
+    "sc": [CATEGORIES],
+    "sp": [TRANSCRIPTION],
+    "od": [DETECTIONS],
+    "is": [LAYERS],
+}
 
 
 def file_columns(domain_name: str | None) -> list[Column]:
@@ -192,6 +212,34 @@ class DatasetAdmin(ServiceModelAdmin):
 
     def service_hard_delete(self, obj: Dataset) -> None:
         dataset_hard_delete(dataset=obj)
+
+
+class DomainDatasetAdmin(DatasetAdmin):
+    """One domain's datasets (a proxy model per domain, so each has its page in the admin index); adding
+    one here makes it of that domain."""
+
+    list_filter = [f for f in DatasetAdmin.list_filter if not (isinstance(f, tuple) and f[0] == "domain")]
+
+    def domain(self):
+        return Domain.objects.filter(name=self.model.domain_name).first()
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        if obj is None:
+            return [(None, {"fields": [name for name in DatasetAddForm.Meta.fields if name != "domain"]})]
+        return super().get_fieldsets(request, obj)
+
+    def service_create(self, request, form) -> Dataset:
+        fields = {name: form.cleaned_data.get(name) for name in DatasetAddForm.Meta.fields}
+        fields["domain"] = self.domain()
+        if fields["domain"] is None:
+            raise InvalidRequest(
+                problems=[Problem(path="domain", code="domain_not_seeded", message="run seed_catalogue first")]
+            )
+        return dataset_create(creator=request.user, **fields)
+
+
+for proxy in DOMAIN_DATASET_PROXIES:
+    admin.site.register(proxy, DomainDatasetAdmin)
 
 
 @admin.register(DatasetFile)

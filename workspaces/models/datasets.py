@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from config.softdelete import SoftDeleteModel
+from config.softdelete import SoftDeleteModel, SoftDeleteQuerySet
 
 NO_PREVIOUS_VERSION = -1  # UFDL's value of ``previous_version`` for a dataset that is not a copy
 
@@ -90,3 +90,84 @@ class DatasetFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dataset}: {self.filename}"
+
+
+# --- one proxy per domain: the admin lists each domain's datasets on a page of its own -------------------
+
+
+class _DomainDatasetManager(models.Manager.from_queryset(SoftDeleteQuerySet)):  # type: ignore[misc]
+    """The datasets of one domain (by its 2-letter name)."""
+
+    def __init__(self, domain_name: str) -> None:
+        super().__init__()
+        self.domain_name = domain_name
+
+    def deconstruct(self):  # a manager with an argument: migrations need to know how to rebuild it
+        return False, f"{__name__}._DomainDatasetManager", None, (self.domain_name,), {}
+
+    def get_queryset(self):
+        return super().get_queryset().filter(domain__name=self.domain_name)
+
+
+class ImageClassificationDataset(Dataset):
+    """The image-classification datasets (``/v1/classify/datasets``)."""
+
+    domain_name = "ic"
+    objects = _DomainDatasetManager("ic")
+
+    class Meta:
+        proxy = True
+        verbose_name = "image-classification dataset"
+
+
+class ObjectDetectionDataset(Dataset):
+    """The object-detection datasets (``/v1/objdet/datasets``)."""
+
+    domain_name = "od"
+    objects = _DomainDatasetManager("od")
+
+    class Meta:
+        proxy = True
+        verbose_name = "object-detection dataset"
+
+
+class ImageSegmentationDataset(Dataset):
+    """The image-segmentation datasets (``/v1/segments/datasets``)."""
+
+    domain_name = "is"
+    objects = _DomainDatasetManager("is")
+
+    class Meta:
+        proxy = True
+        verbose_name = "image-segmentation dataset"
+
+
+class SpectrumClassificationDataset(Dataset):
+    """The spectrum-classification datasets (``/v1/spectra/datasets``)."""
+
+    domain_name = "sc"
+    objects = _DomainDatasetManager("sc")
+
+    class Meta:
+        proxy = True
+        verbose_name = "spectrum-classification dataset"
+
+
+class SpeechDataset(Dataset):
+    """The speech datasets (``/v1/speech/datasets``)."""
+
+    domain_name = "sp"
+    objects = _DomainDatasetManager("sp")
+
+    class Meta:
+        proxy = True
+        verbose_name = "speech dataset"
+
+
+DOMAIN_DATASET_PROXIES = (
+    ImageClassificationDataset,
+    ObjectDetectionDataset,
+    ImageSegmentationDataset,
+    SpectrumClassificationDataset,
+    SpeechDataset,
+)

@@ -2,7 +2,8 @@
 
 Every problem carries its path into the body (``specific.parameters.epochs.default``,
 ``specific.dependencies[0].to_input``); warnings (an executor class not installed here, a default
-naming a row that does not exist yet) do not block the import and are returned with it.
+naming a row that does not exist yet) do not block the import and are returned with it. Every
+``Domain<'…'>`` a type names must be a catalogue domain (looked up once, at the end).
 """
 
 from __future__ import annotations
@@ -22,7 +23,16 @@ from contracts.resident import value_problems
 from contracts.types import Type, TypeParseError, accepts, is_binary_type, parse_type
 from jobtemplates.graph import ChildSignature, Edge, check_graph, qualified
 from jobtemplates.models import JobTemplate, TemplateKind, TemplateScope
-from jobtemplates.services.templates.drafts import DependencyDraft, NodeDraft, ParameterDraft, TemplateDraft
+from jobtemplates.services.templates.domains import domain_literals, unknown_domains
+from jobtemplates.services.templates.drafts import (
+    SPEC_MAX_EXECUTOR_CLASS,
+    SPEC_MAX_JOB_TYPE,
+    SPEC_MAX_TYPE,
+    DependencyDraft,
+    NodeDraft,
+    ParameterDraft,
+    TemplateDraft,
+)
 from workspaces.models import Project
 
 TOP_KEYS = {"name", "version", "description", "scope", "domain", "licence", "project", "specific"}
@@ -45,12 +55,39 @@ class TemplateChecker:
         self.data = data
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
+        # (path, domain descriptions) of every type read, checked against the catalogue at the end.
+        self.named_domains: list[tuple[str, list[str]]] = []
 
     def problem(self, path: str, code: str, message: str) -> None:
         self.problems.append(Problem(path=path, code=code, message=message))
 
     def warning(self, path: str, code: str, message: str) -> None:
         self.warnings.append(Problem(path=path, code=code, message=message))
+
+    def too_long(self, path: str, text: str, limit: int, what: str) -> bool:
+        """Report ``text`` if it exceeds UFDL's limit for ``what`` (an export must stay a valid
+        JobTemplateSpec); whether it does."""
+        if len(text) <= limit:
+            return False
+        self.problem(path, "too_long", f"{what} is {len(text)} characters long; UFDL allows at most {limit}")
+        return True
+
+    def name_domains(self, path: str, types: list[Type]) -> None:
+        self.named_domains.append((path, domain_literals(types)))
+
+    def check_domains(self) -> None:
+        unknown = unknown_domains(description for _, descriptions in self.named_domains for description in descriptions)
+        if not unknown:
+            return
+        known = ", ".join(repr(d) for d in Domain.objects.order_by("pk").values_list("description", flat=True))
+        for path, descriptions in self.named_domains:
+            for description in descriptions:
+                if description in unknown:
+                    self.problem(
+                        path,
+                        "unknown_domain",
+                        f"no domain is described as {description!r}; known: {known or 'none'}",
+                    )
 
     # --- top level --------------------------------------------------------------------------------
 
@@ -94,6 +131,7 @@ class TemplateChecker:
             self.meta(specific, draft)
         else:
             self.workable(specific, draft)
+        self.check_domains()
         return None if self.problems else draft
 
     def problem_paths(self) -> set[str]:
@@ -179,6 +217,9 @@ class TemplateChecker:
             except ContractParseError as error:
                 self.problem("specific.job_type", "unparseable_contract", str(error))
             else:
+                self.name_domains("specific.job_type", list(instance.args))
+                # Exported in canonical form, which may be longer than the author's spelling.
+                self.too_long("specific.job_type", str(instance), SPEC_MAX_JOB_TYPE, "the job type (canonical)")
                 draft.contract = str(instance)
                 draft.contract_name = instance.contract.name
                 draft.type_parameters = {name: str(t) for name, t in instance.type_parameters().items()}
@@ -192,6 +233,10 @@ class TemplateChecker:
                 "invalid_value",
                 "executor_class must be a dotted path to a class (package.module.Class)",
             )
+            executor_class = None
+        if executor_class is not None and self.too_long(
+            "specific.executor_class", executor_class, SPEC_MAX_EXECUTOR_CLASS, "executor_class"
+        ):
             executor_class = None
         draft.executor_class = executor_class or ""
         packages = self.string(specific, "required_packages", "specific", default="")
@@ -270,6 +315,8 @@ class TemplateChecker:
                 return None
             parameter.default_type = checked
             parameter.default = spec.get("default")
+            if default_type is not None:
+                self.name_domains(join_path(path, "default_type"), [parse_type(checked)])
         if not has_default:
             parameter.default_type = ""
         return parameter
@@ -294,6 +341,9 @@ class TemplateChecker:
             if is_binary_type(type_):
                 self.problem(item_path, "not_json_type", f"{text} values are binary; a parameter takes JSON values")
                 continue
+            if self.too_long(item_path, text, SPEC_MAX_TYPE, "a type"):
+                continue
+            self.name_domains(item_path, [type_])
             parsed.append((text, type_))
         return parsed if len(parsed) == len(value) else None
 
@@ -436,6 +486,8 @@ class TemplateChecker:
             if default_type is None:
                 ok = False
                 continue
+            if override.get("default_type"):
+                self.name_domains(join_path(item_path, "default_type"), [parse_type(default_type)])
             checked[name] = {"default": override["default"], "default_type": default_type, "const": const}
         return checked if ok else None
 

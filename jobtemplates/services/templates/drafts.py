@@ -11,6 +11,13 @@ from typing import Any
 
 from jobtemplates.models import JobTemplate, TemplateKind
 
+# Limits of UFDL's JobTemplateSpec (ufdl-json-messages) that import enforces, so that every export
+# stays one the UFDL client reads (tests/jobtemplates/test_export_spec.py); name (200), scope (16),
+# domain (2) and licence (100) are bounded by the import checks and the columns already.
+SPEC_MAX_JOB_TYPE = 256
+SPEC_MAX_EXECUTOR_CLASS = 128
+SPEC_MAX_TYPE = 256
+
 
 @dataclass
 class ParameterDraft:

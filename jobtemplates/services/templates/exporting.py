@@ -9,5 +9,5 @@ from jobtemplates.services.templates.drafts import draft_from_template
 
 
 def template_export(*, template: JobTemplate) -> dict[str, Any]:
-    """The import body of ``template`` (licence by name, every field filled in)."""
+    """The import body of ``template``: licence by name, defaults filled in, keys without a value left out."""
     return draft_from_template(template).export()
