@@ -53,6 +53,7 @@ def job_representation(job: Job, viewer=None) -> dict[str, Any]:
         "worker": job.worker,
         "attempts": job.attempts,
         "resolved_parameters": job.resolved_parameters,
+        "project": job.project_id,
     }
     if may_see_notifications(job, viewer):
         data["notification_override"] = job.notification_override
@@ -98,6 +99,9 @@ class JobSerializer(serializers.Serializer):
     worker = serializers.CharField(read_only=True, allow_null=True)
     attempts = serializers.IntegerField(read_only=True)
     resolved_parameters = serializers.DictField(read_only=True, help_text="every parameter, defaults applied")
+    project = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="whose team's members see the job besides its creator"
+    )
 
     def to_representation(self, instance: Job) -> dict[str, Any]:
         request = self.context.get("request")
