@@ -8,6 +8,23 @@ from tests.factories import DomainFactory, LicenceFactory, UserFactory
 from tests.workspaces.ufdl_client import UFDLClient
 
 PASSWORD = "secret-password"  # UserFactory's
+# The keys of a dataset's representation on /v1/datasets (domain routes add their annotations).
+DATASET_KEYS = {
+    "pk",
+    "name",
+    "version",
+    "previous_version",
+    "description",
+    "domain",
+    "licence",
+    "project",
+    "is_public",
+    "tags",
+    "creator",
+    "creation_time",
+    "deletion_time",
+    "files",
+}
 
 
 @pytest.fixture(autouse=True)

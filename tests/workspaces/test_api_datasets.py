@@ -13,39 +13,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import DatasetFactory, DomainFactory, LicenceFactory, ProjectFactory, UserFactory, member_of
+from tests.workspaces.conftest import DATASET_KEYS
 from workspaces.models import Dataset, DatasetFile
 from workspaces.services.datasets import dataset_reference_check_register, dataset_reference_check_unregister
 
 pytestmark = pytest.mark.django_db
-
-DATASET_KEYS = {
-    "pk",
-    "name",
-    "version",
-    "previous_version",
-    "description",
-    "domain",
-    "licence",
-    "project",
-    "is_public",
-    "tags",
-    "creator",
-    "creation_time",
-    "deletion_time",
-    "files",
-}
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    """Every stored file goes to a temporary folder."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def licence(db):
-    return LicenceFactory(name="CC-BY-4.0")
 
 
 @pytest.fixture

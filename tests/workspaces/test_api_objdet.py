@@ -30,13 +30,6 @@ DOG = {
 FRAME = {"x": 0, "y": 0, "width": 4, "height": 4, "label": "car", "prefix": "Object", "time": 1.5}
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    """Every stored file goes to a temporary folder."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
 @pytest.fixture
 def project(user):
     project = ProjectFactory(name="detection")

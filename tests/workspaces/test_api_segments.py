@@ -13,35 +13,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import DatasetFactory, DomainFactory, LicenceFactory, ProjectFactory, member_of
+from tests.workspaces.conftest import DATASET_KEYS
 from workspaces.models import SegmentationLayer, SegmentationMask
 
 pytestmark = pytest.mark.django_db
 
-DATASET_KEYS = {
-    "pk",
-    "name",
-    "version",
-    "previous_version",
-    "description",
-    "domain",
-    "licence",
-    "project",
-    "is_public",
-    "tags",
-    "creator",
-    "creation_time",
-    "deletion_time",
-    "files",
-}
 CAT_MASK = b"\x89PNG cat mask"
 DOG_MASK = b"\x89PNG dog mask"
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    """Every stored file goes to a temporary folder."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 @pytest.fixture

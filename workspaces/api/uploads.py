@@ -9,6 +9,7 @@ as soon as a size limit is passed, with a 413.
 
 from __future__ import annotations
 
+import io
 import tarfile
 import tempfile
 import zipfile
@@ -41,27 +42,18 @@ class SizeLimitUploadHandler(FileUploadHandler):
         return None
 
 
-def _declared_length(request: Request) -> int | None:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or "")
-    except ValueError:
-        return None
-
-
-def _read_raw_body(request: Request, limit: int) -> File:
-    declared = _declared_length(request)
-    if declared is not None and declared > limit:
-        raise dataset_file_too_large(declared)
+def _spool_limited(source, limit: int, size_hint: int | None = None) -> File:
+    """Copy ``source`` into a spooled temporary file, stopping with a 413 past ``limit`` bytes (a declared
+    ``size_hint`` past it stops before reading; what is read is counted all the same, since a declared size
+    — a Content-Length, an archive entry's — can lie)."""
+    if size_hint is not None and size_hint > limit:
+        raise dataset_file_too_large(size_hint)
     spool = tempfile.SpooledTemporaryFile(
         max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, dir=settings.FILE_UPLOAD_TEMP_DIR
     )
     try:
-        stream = request.stream  # None when the request has no body: an empty file
         total = 0
-        while stream is not None:
-            chunk = stream.read(READ_CHUNK_BYTES)
-            if not chunk:
-                break
+        while chunk := source.read(READ_CHUNK_BYTES):
             total += len(chunk)
             if total > limit:
                 raise dataset_file_too_large()
@@ -73,6 +65,18 @@ def _read_raw_body(request: Request, limit: int) -> File:
     upload = File(spool, name="upload")
     upload.size = total
     return upload
+
+
+def _declared_length(request: Request) -> int | None:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+
+
+def _read_raw_body(request: Request, limit: int) -> File:
+    stream = request.stream  # None when the request has no body: an empty file
+    return _spool_limited(stream if stream is not None else io.BytesIO(), limit, _declared_length(request))
 
 
 def uploaded_file(request: Request) -> File:
@@ -96,29 +100,6 @@ def uploaded_file(request: Request) -> File:
 
 class TooManyFiles(MalformedRequest):
     code = "too_many_files"
-
-
-def _spool_limited(source, limit: int, size_hint: int | None = None) -> File:
-    """Copy ``source`` into a spooled temporary file, stopping with a 413 past ``limit`` bytes."""
-    if size_hint is not None and size_hint > limit:
-        raise dataset_file_too_large(size_hint)
-    spool = tempfile.SpooledTemporaryFile(
-        max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, dir=settings.FILE_UPLOAD_TEMP_DIR
-    )
-    try:
-        total = 0
-        while chunk := source.read(READ_CHUNK_BYTES):
-            total += len(chunk)
-            if total > limit:  # an archive's declared sizes can lie (a zip bomb): count what comes out
-                raise dataset_file_too_large()
-            spool.write(chunk)
-        spool.seek(0)
-    except BaseException:
-        spool.close()
-        raise
-    upload = File(spool, name="upload")
-    upload.size = total
-    return upload
 
 
 def _archive_entries(archive: File, archive_type: str) -> list[tuple[str, File]]:
