@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import factory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 
@@ -19,16 +18,6 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
     password = factory.django.Password("secret-password")
-
-
-class GroupFactory(factory.django.DjangoModelFactory):
-    """A Django auth group (admin permissions; no longer what a project is)."""
-
-    class Meta:
-        model = Group
-        django_get_or_create = ("name",)
-
-    name = factory.Sequence(lambda n: f"group{n}")
 
 
 # --- teams and projects (workspaces app) ------------------------------------------------------------
