@@ -18,12 +18,14 @@ class TemplateDeleted(Conflict):
     code = "template_deleted"
 
 
-def job_project_id(*, template: JobTemplate, parent: Job | None = None) -> int | None:
-    """Whose members see the job besides its creator: a child's parent's project; a project-scoped
-    template's project; otherwise none (the creator and admins only)."""
+def job_project_id(*, template: JobTemplate, request: JobRequest, parent: Job | None = None) -> int | None:
+    """Whose team's members see the job besides its creator: a child's parent's project; a project-scoped
+    template's project; the project the request names (ours); otherwise none (the creator and admins)."""
     if parent is not None:
         return parent.project_id
-    return template.project_id if template.scope == TemplateScope.PROJECT else None
+    if template.scope == TemplateScope.PROJECT:
+        return template.project_id
+    return request.project.pk if request.project is not None else None
 
 
 def job_build(
@@ -35,7 +37,7 @@ def job_build(
         parent=parent,
         child_name=child_name,
         creator=creator if getattr(creator, "pk", None) else None,
-        project_id=job_project_id(template=template, parent=parent),
+        project_id=job_project_id(template=template, request=request, parent=parent),
         description=request.description,
         input_values=request.input_values,
         parameter_values=request.parameter_values,

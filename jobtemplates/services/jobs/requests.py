@@ -14,10 +14,19 @@ from config.errors import InvalidRequest, MalformedRequest, Problem, join_path
 from contracts.resident import value_problems
 from contracts.types import Type, TypeParseError, accepts, parse_type
 from jobtemplates.graph import SEPARATOR
-from jobtemplates.models import JobTemplate
+from jobtemplates.models import JobTemplate, TemplateScope
 from notifications.kinds import parse_override
+from workspaces.models import Permission, Project, permission_at_least
+from workspaces.selectors import is_admin, project_permission
 
-BODY_KEYS = {"input_values", "parameter_values", "description", "notification_override", "child_notification_overrides"}
+BODY_KEYS = {
+    "input_values",
+    "parameter_values",
+    "description",
+    "notification_override",
+    "child_notification_overrides",
+    "project",  # ours: whose team's members see the job (X, W or A in it)
+}
 VALUE_KEYS = {"value", "type"}
 
 
@@ -31,6 +40,7 @@ class JobRequest:
     description: str
     notification_override: dict[str, Any] | None
     child_notification_overrides: dict[str, Any] | None
+    project: Project | None = None
 
 
 class _RequestChecker:
@@ -63,6 +73,7 @@ class _RequestChecker:
         for p in notification_problems:
             self.problem(p.path, p.code, p.message)
         child_overrides = self.child_overrides(body.get("child_notification_overrides"))
+        project = self.project(body.get("project"))
         if self.problems:
             return None
         return JobRequest(
@@ -72,7 +83,35 @@ class _RequestChecker:
             description=description,
             notification_override=override,
             child_notification_overrides=child_overrides,
+            project=project,
         )
+
+    def project(self, raw: Any) -> Project | None:
+        """The project the job goes into (ours): one whose team the caller runs jobs in (X, W or A;
+        admins any). A project-scoped template's jobs are in its project, so only that one may be named."""
+        if raw is None:
+            return None
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            self.problem("project", "wrong_type", "project is a project's pk")
+            return None
+        found = (
+            Project.objects.filter(pk=raw, deletion_time__isnull=True).select_related("team").first()
+            if 0 < raw <= 2**63 - 1
+            else None
+        )
+        level = project_permission(user=self.user, project=found) if found is not None else None
+        if found is None or (level is None and not is_admin(self.user)):
+            self.problem("project", "does_not_exist", f"no project {raw}")
+            return None
+        if not is_admin(self.user) and not permission_at_least(level, Permission.EXECUTE):
+            self.problem(
+                "project", "permission_denied", f"running jobs in project {found} takes X, W or A; you have {level}"
+            )
+            return None
+        if self.template.scope == TemplateScope.PROJECT and found.pk != self.template.project_id:
+            self.problem("project", "wrong_project", "a project-scoped template's jobs are in the template's project")
+            return None
+        return found
 
     # --- values -----------------------------------------------------------------------------------
 
