@@ -223,6 +223,15 @@ class TestUpdate:
         assert put.status_code == 200, put.content
         assert (put.json()["name"], put.json()["version"], put.json()["creator"]) == ("renamed", 7, user.pk)
 
+    def test_a_put_without_a_project_leaves_the_project(self, client, user, licence):
+        project = ProjectFactory(members={user: "W"})
+        dataset = DatasetFactory(creator=user, project=project, licence=licence)
+        response = client.put(f"/v1/datasets/{dataset.pk}", {"name": "kept", "licence": licence.pk}, format="json")
+        assert response.status_code == 200, response.content
+        assert response.json()["project"] == project.pk
+        moved = client.patch(f"/v1/datasets/{dataset.pk}", {"project": None}, format="json")
+        assert moved.json()["project"] is None  # made personal on purpose
+
     def test_others_may_not_change_a_public_dataset(self, other_client, user):
         dataset = DatasetFactory(creator=user, is_public=True, description="original")
         response = other_client.patch(f"/v1/datasets/{dataset.pk}", {"description": "vandal"}, format="json")

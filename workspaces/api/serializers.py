@@ -204,9 +204,8 @@ class DatasetWriteSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
     description = serializers.CharField(allow_blank=True, required=False, default="", max_length=100_000)
     licence = LookupRelatedField(queryset=Licence.objects.all())
-    project = LookupRelatedField(
-        queryset=Project.objects.all(), lookup_fields=(), allow_null=True, required=False, default=None
-    )
+    # Absent: a create makes a personal dataset, an update (PUT too) leaves the project as it is.
+    project = LookupRelatedField(queryset=Project.objects.all(), lookup_fields=(), allow_null=True, required=False)
     is_public = serializers.BooleanField(required=False, default=False)
     tags = serializers.CharField(allow_blank=True, required=False, default="", max_length=10_000)
     domain = LookupRelatedField(
