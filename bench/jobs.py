@@ -347,7 +347,7 @@ RUN_JOB_PARTS = [
     ("threading.py", "start", "  watchdog thread start"),
     ("executors/runner.py", "_run_claimed", "  prepare, run, check, log, finish"),
     ("executors/loading.py", "load_executor_class", "    load the executor class"),
-    ("executors/packages.py", "missing_packages", "    required packages"),
+    ("runners/packages.py", "missing_packages", "    required packages"),
     ("tempfile.py", "__init__", "    scratch folder"),
     ("executors/builtin/testing.py", "run", "    the executor itself"),
     ("executors/runner.py", "flush_progress", "    progress write (+ on_progress)"),

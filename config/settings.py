@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "config.apps.ConfigConfig",
     "contracts.apps.ContractsConfig",
     "workspaces.apps.WorkspacesConfig",
+    "runners.apps.RunnersConfig",
     "notifications.apps.NotificationsConfig",
     "jobtemplates.apps.JobTemplatesConfig",
     "executors.apps.ExecutorsConfig",
@@ -221,6 +222,27 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 # Workers import executor classes only from these module prefixes (a template naming another module
 # imports with a warning, and its jobs error with a message saying so).
 EXECUTOR_ALLOWED_MODULES = env_list("EXECUTOR_ALLOWED_MODULES", ["executors.builtin"])
+# Who runs what: executor module prefix → runner. "celery" (our workers: EXECUTOR_ALLOWED_MODULES),
+# "node" (UFDL job-launcher nodes: EXECUTOR_NODE_MODULES), or "none". The longest matching prefix
+# wins; a class no prefix matches has no runner. A job of a node-run template is never sent to
+# Celery: it waits for a node to acquire it.
+EXECUTOR_NODE_MODULES = env_list("EXECUTOR_NODE_MODULES", ["ufdl.joblauncher"])
+# EXECUTOR_RUNNERS adds explicit "prefix=runner" pairs on top (e.g. "ufdl.joblauncher.objdet=none").
+EXECUTOR_RUNNERS: dict[str, str] = dict(
+    item.split("=", 1) for item in env_list("EXECUTOR_RUNNERS", []) if "=" in item
+)
+# Routing: a template needing a GPU (min_hardware_generation) and naming no queue goes to this queue.
+CELERY_GPU_QUEUE = env_str("CELERY_GPU_QUEUE", "gpu")
+# The registry: workers report themselves every WORKER_HEARTBEAT_SECONDS; a worker (or node) not
+# heard from for WORKER_STALE_SECONDS (NODE_STALE_SECONDS) counts as gone. A node-held job whose node
+# has been silent for NODE_STALE_SECONDS is released by the reaper, to be acquired again.
+WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", 15.0)
+WORKER_STALE_SECONDS = env_float("WORKER_STALE_SECONDS", 60.0)
+NODE_STALE_SECONDS = env_float("NODE_STALE_SECONDS", 300.0)
+# How often (at most) requests carrying Node-Id refresh the node's last_seen and its job's heartbeat.
+NODE_TOUCH_SECONDS = env_float("NODE_TOUCH_SECONDS", 5.0)
+# The largest job output a node may upload in one request.
+JOB_OUTPUT_MAX_BYTES = env_int("JOB_OUTPUT_MAX_BYTES", 2 * 1024 * 1024 * 1024)
 # Checks an executor class at template import (keeps jobtemplates from importing the worker side).
 EXECUTOR_INSPECTOR = "executors.loading.inspect_executor_class"
 # The runner: heartbeat and progress writes of running jobs, cancellation grace, time limits.

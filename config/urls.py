@@ -22,6 +22,7 @@ urlpatterns = [
     path("v1/", include("contracts.api.urls")),
     path("v1/", include("contracts.api.type_urls")),
     path("v1/", include("workspaces.api.urls")),
+    path("v1/", include("runners.api.urls")),
     path("v1/", include("jobtemplates.api.urls")),
     path("admin/", admin.site.urls),
     re_path(r"^$", health.RootView.as_view(), name="root"),

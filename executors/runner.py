@@ -33,6 +33,7 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from config.errors import ApplicationError
+from contracts.models import Hardware
 from contracts.resident import resolve_value
 from contracts.types import is_subtype, parse_type
 from executors.base import contract_pin_accepts
@@ -45,7 +46,7 @@ from executors.context import (
     OutputFile,
 )
 from executors.loading import ExecutorLoadError, load_executor_class
-from executors.packages import missing_packages
+from executors.registry import local_gpus
 from jobtemplates.models import Job, JobOutput, JobStatus
 from jobtemplates.services.jobs import (
     Claim,
@@ -57,6 +58,8 @@ from jobtemplates.services.jobs import (
     job_progress,
     job_transition,
 )
+from runners.packages import missing_packages
+from runners.routing import CELERY, runner_for
 from workspaces.models import Dataset, DatasetFile
 from workspaces.services.datasets import (
     check_project_for_datasets,
@@ -139,6 +142,11 @@ class Watchdog(threading.Thread):
 def run_job(*, job_id: int, worker: str) -> str:
     """Run one job to its end; returns what happened (for the worker's log)."""
     close_old_connections()
+    refusal = _refusal(job_id)
+    if refusal is not None:
+        # Not claimed: the job stays created for a worker that can run it (the reaper sends it again).
+        logger.warning("job %s not claimed by %s: %s", job_id, worker, refusal)
+        return f"not runnable here: {refusal}"
     claim = job_claim(job_id=job_id, worker=worker)
     if claim is None:
         status = Job.objects.filter(pk=job_id).values_list("status", flat=True).first()
@@ -165,6 +173,40 @@ def run_job(*, job_id: int, worker: str) -> str:
     finally:
         watchdog.stop()
         job_logger.removeHandler(log_handler)
+
+
+def _refusal(job_id: int) -> str | None:
+    """Why this worker must not claim the job (None: it may). A worker never claims a job it cannot
+    run: one its executor module does not route to Celery, whose class it cannot import, whose
+    required packages it lacks, or that needs a GPU it does not have."""
+    row = (
+        Job.objects.filter(pk=job_id)
+        .values(
+            "runner", "template__executor_class", "template__required_packages", "template__min_hardware_generation"
+        )
+        .first()
+    )
+    if row is None:
+        return None  # the claim says "no such job"
+    executor_class = row["template__executor_class"]
+    if row["runner"] != CELERY or runner_for(executor_class) != CELERY:
+        return f"{executor_class} is not run by Celery workers here (runner {row['runner']})"
+    try:
+        load_executor_class(executor_class)
+    except ExecutorLoadError as error:
+        return error.message
+    missing = missing_packages(row["template__required_packages"])
+    if missing:
+        return f"this worker lacks required packages: {', '.join(missing)}"
+    needed = row["template__min_hardware_generation"]
+    if needed and not _has_gpu(needed):
+        return f"this worker has no GPU of generation {needed} or later"
+    return None
+
+
+def _has_gpu(generation: str) -> bool:
+    floor = Hardware.objects.filter(generation=generation).values_list("min_compute_capability", flat=True).first()
+    return floor is not None and any(gpu["compute"] >= floor for gpu in local_gpus())
 
 
 def _reason(error: Exception) -> str:

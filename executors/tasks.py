@@ -29,4 +29,9 @@ def run_job_task(self, job_id: int) -> str:
 @shared_task(name="executors.reap_jobs", acks_late=True, ignore_result=True, expires=60)
 def reap_jobs_task() -> dict:
     report = jobs_reap()
-    return {"requeued": report.requeued, "errored": report.errored, "resent": report.resent}
+    return {
+        "requeued": report.requeued,
+        "errored": report.errored,
+        "resent": report.resent,
+        "released": report.released,
+    }

@@ -52,7 +52,8 @@ def fast_clocks():
 @pytest.fixture(scope="module")
 def worker(django_db_setup, django_db_blocker, worker_queue, shared_media, fast_clocks, tmp_path_factory):
     """One worker process (prefork, 2 children) for a module's tests."""
-    process = WorkerProcess(queue=worker_queue, log_dir=tmp_path_factory.mktemp("workers"))
+    with django_db_blocker.unblock():  # it waits until the registry (the test database) knows it
+        process = WorkerProcess(queue=worker_queue, log_dir=tmp_path_factory.mktemp("workers"))
     yield process
     process.stop()
 

@@ -238,6 +238,12 @@ class DatasetFactory(factory.django.DjangoModelFactory):
 # --- jobs (jobtemplates app) ---------------------------------------------------------------------------
 
 
+def _route(template):
+    from jobtemplates.services.jobs.enqueueing import job_route
+
+    return job_route(template)
+
+
 class JobFactory(factory.django.DjangoModelFactory):
     """A job row in whatever state a test needs (``status``, times, claim), without running anything.
 
@@ -253,6 +259,9 @@ class JobFactory(factory.django.DjangoModelFactory):
     description = factory.Sequence(lambda n: f"job {n}")
     input_values = factory.LazyFunction(dict)
     resolved_parameters = factory.LazyFunction(dict)
+    # Routed as create-job routes it (runners.routing): meta, celery on its queue, or node.
+    runner = factory.LazyAttribute(lambda job: _route(job.template)[0])
+    queue = factory.LazyAttribute(lambda job: _route(job.template)[1])
 
     class Params:
         # Claimed by worker w1 (``heartbeat=`` to age it).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -29,6 +30,7 @@ FAST_ENV = {
     "JOB_HEARTBEAT_STALE_SECONDS": "2",
     "JOB_RESEND_AFTER_SECONDS": "2",
     "JOB_REAPER_INTERVAL_SECONDS": "1",
+    "WORKER_HEARTBEAT_SECONDS": "1",
 }
 
 
@@ -119,9 +121,8 @@ class WorkerProcess:
             "NOTIFICATION_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
             **(extra_env or {}),
         }
-        command = celery_worker_command(
-            queue=queue, hostname=f"{name}-{uuid.uuid4().hex[:6]}@%h", concurrency=concurrency
-        )
+        self.hostname = f"{name}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
+        command = celery_worker_command(queue=queue, hostname=self.hostname, concurrency=concurrency)
         if beat:
             command += ["--beat", "--schedule", str(log_dir / f"beat-{uuid.uuid4().hex[:6]}")]
         self.handle = self.log.open("w")
@@ -129,6 +130,14 @@ class WorkerProcess:
             command, cwd=REPO, env=env, stdout=self.handle, stderr=subprocess.STDOUT, start_new_session=True
         )
         wait_until(self.ready, timeout=60, interval=0.1, message=f"worker ready (log {self.log})")
+        # Ready for jobs once the registry knows it: create-job asks the registry whether anything runs them.
+        wait_until(self.registered, timeout=30, interval=0.1, message=f"worker registered (log {self.log})")
+
+    def registered(self) -> bool:
+        from runners.models import Worker
+
+        self.ready()  # raises if it exited
+        return Worker.objects.filter(name=self.hostname, stopped_at__isnull=True).exists()
 
     def ready(self) -> bool:
         if self.process.poll() is not None:

@@ -50,7 +50,18 @@ class Job(SoftDeleteModel):
     end_time = models.DateTimeField(null=True, blank=True)
     error_reason = models.TextField(null=True, blank=True)  # noqa: DJ001
     is_cancelled = models.BooleanField(default=False)
-    node = models.CharField(max_length=200, null=True, blank=True, help_text="UFDL's worker node; null here")  # noqa: DJ001
+    # Who runs it (fixed at creation from its template's executor module): our Celery workers on
+    # ``queue``, UFDL job-launcher nodes (the ``node`` that acquired it), or none (queued anyway).
+    runner = models.CharField(max_length=8, default="celery", db_index=True, help_text="celery, node or none")
+    queue = models.CharField(max_length=100, blank=True, help_text="the Celery queue its task goes to")
+    node = models.ForeignKey(
+        "runners.Node",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="jobs",
+        help_text="the UFDL job-launcher node that acquired it",
+    )
     worker = models.CharField(max_length=200, null=True, blank=True, help_text="the Celery worker running it")  # noqa: DJ001
     progress = models.FloatField(default=0.0)
     progress_data = models.JSONField(default=dict, blank=True)
@@ -73,6 +84,12 @@ class Job(SoftDeleteModel):
         indexes = [
             models.Index(fields=["status", "heartbeat"], name="job_status_heartbeat"),
             models.Index(fields=["parent", "child_name"], name="job_parent_child"),
+            # The node poll: queued node jobs nobody holds (a small partial index, whatever the history).
+            models.Index(
+                fields=["id"],
+                name="job_node_queue",
+                condition=Q(runner="node", status="created", node__isnull=True, deletion_time__isnull=True),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -111,6 +111,11 @@ class JobTemplate(SoftDeleteModel):
     # Workable templates only.
     executor_class = models.CharField(max_length=300, blank=True)
     required_packages = models.TextField(blank=True)
+    # Routing (ours, workable only): the Celery queue its jobs go to ("" = the default, or the GPU
+    # queue when it needs a GPU) and the least GPU generation it needs ("" = none; also the least a
+    # node must have).
+    queue = models.CharField(max_length=100, blank=True)
+    min_hardware_generation = models.CharField(max_length=32, blank=True)
 
     objects = TemplateQuerySet.as_manager()
 

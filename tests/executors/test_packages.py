@@ -8,7 +8,7 @@ from importlib import metadata
 
 import pytest
 
-from executors.packages import missing_packages
+from runners.packages import missing_packages
 
 DJANGO = metadata.version("django")
 CELERY = metadata.version("celery")

@@ -52,15 +52,16 @@ def worker(request, django_db_setup, django_db_blocker, tmp_path_factory, mailbo
     into ``mailbox``."""
     request.getfixturevalue("shared_media")
     request.getfixturevalue("fast_clocks")
-    process = WorkerProcess(
-        queue=request.getfixturevalue("worker_queue"),
-        log_dir=tmp_path_factory.mktemp("workers"),
-        extra_env={
-            **DELIVERY_ENV,
-            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-            "EMAIL_FILE_PATH": str(mailbox),
-        },
-    )
+    with django_db_blocker.unblock():  # it waits until the registry (the test database) knows it
+        process = WorkerProcess(
+            queue=request.getfixturevalue("worker_queue"),
+            log_dir=tmp_path_factory.mktemp("workers"),
+            extra_env={
+                **DELIVERY_ENV,
+                "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+                "EMAIL_FILE_PATH": str(mailbox),
+            },
+        )
     yield process
     process.stop()
 

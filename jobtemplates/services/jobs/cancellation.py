@@ -59,9 +59,15 @@ def job_cancel_tree(*, job_id: int, reason: str) -> None:
         pass  # it finished meanwhile: nothing to cancel
 
 
-def job_abort(*, job: Job) -> Job:
+def job_abort(
+    *,
+    job: Job,
+    expected: tuple[str, ...] = (JobStatus.RUNNING, JobStatus.ERRORED),
+    actions: tuple[str, ...] = ("on_abort", "on_reset"),
+) -> Job:
     """Admin reset: a running or errored workable job goes back to ``created`` with its outputs removed,
-    and is queued again. Meta-jobs cannot be aborted (cancel them instead)."""
+    its worker or node let go, and is queued again (a node job waits to be acquired again). Meta-jobs
+    cannot be aborted (cancel them instead)."""
     if job.template.is_meta:
         raise IllegalTransition(
             "A meta-job cannot be aborted; cancel it instead.",
@@ -72,11 +78,12 @@ def job_abort(*, job: Job) -> Job:
         job_transition(
             job_id=job.pk,
             to=JobStatus.CREATED,
-            actions=("on_abort", "on_reset"),
-            expected=(JobStatus.RUNNING, JobStatus.ERRORED),
+            actions=actions,
+            expected=expected,
             fields={
                 "claim_token": None,
                 "worker": None,
+                "node": None,
                 "start_time": None,
                 "end_time": None,
                 "heartbeat": None,
@@ -86,6 +93,6 @@ def job_abort(*, job: Job) -> Job:
             },
         )
         job_outputs_remove(job=job)
-        job_enqueue(job_id=job.pk)
+        job_enqueue(job=job)
     job.refresh_from_db()
     return job

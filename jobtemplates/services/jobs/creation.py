@@ -8,7 +8,7 @@ from django.db import transaction
 
 from config.errors import Conflict
 from jobtemplates.models import Job, JobTemplate, TemplateScope
-from jobtemplates.services.jobs.enqueueing import job_enqueue
+from jobtemplates.services.jobs.enqueueing import job_enqueue, job_route
 from jobtemplates.services.jobs.metajobs import meta_job_start
 from jobtemplates.services.jobs.references import job_references_record
 from jobtemplates.services.jobs.requests import JobRequest, check_job_request
@@ -31,8 +31,11 @@ def job_project_id(*, template: JobTemplate, request: JobRequest, parent: Job | 
 def job_build(
     *, template: JobTemplate, request: JobRequest, creator, parent: Job | None = None, child_name: str | None = None
 ) -> Job:
-    """An unsaved job from a checked request."""
+    """An unsaved job from a checked request, routed: its runner and (for Celery) its queue."""
+    runner, queue = job_route(template)
     return Job(
+        runner=runner,
+        queue=queue,
         template=template,
         parent=parent,
         child_name=child_name,
@@ -62,5 +65,5 @@ def job_create(*, template: JobTemplate, body: Any, creator, dry_run: bool = Fal
         if template.is_meta:
             meta_job_start(parent=job)
         else:
-            job_enqueue(job_id=job.pk)
+            job_enqueue(job=job)
     return job

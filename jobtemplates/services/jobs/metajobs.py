@@ -18,7 +18,7 @@ from django.utils import timezone
 from jobtemplates.graph import SEPARATOR, edge_passes_value
 from jobtemplates.models import FINAL_STATUSES, Job, JobOutput, JobStatus, MetaNode
 from jobtemplates.services.jobs.cancellation import job_cancel_tree
-from jobtemplates.services.jobs.enqueueing import job_enqueue
+from jobtemplates.services.jobs.enqueueing import job_enqueue, job_route
 from jobtemplates.services.jobs.outputs import decode_json_output, job_outputs_surface
 from jobtemplates.services.jobs.transitions import IllegalTransition, job_transition
 
@@ -75,8 +75,11 @@ def _create_child(parent: Job, node: MetaNode, feeding: list, children: dict[str
         else:
             input_values[name] = {"value": output.pk, "type": f"JobOutput<{output.type}>"}
     overrides = parent.child_notification_overrides or {}
+    runner, queue = job_route(child_template)
     child = Job.objects.create(
         template=child_template,
+        runner=runner,
+        queue=queue,
         parent=parent,
         child_name=node.name,
         creator=parent.creator,
@@ -91,7 +94,7 @@ def _create_child(parent: Job, node: MetaNode, feeding: list, children: dict[str
     if child_template.is_meta:
         _create_ready_children(child, children={})
     else:
-        job_enqueue(job_id=child.pk)
+        job_enqueue(job=child)
     return child
 
 

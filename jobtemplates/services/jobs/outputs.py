@@ -11,7 +11,7 @@ from typing import Any
 from django.core.files.base import ContentFile, File
 from django.db import transaction
 
-from config.errors import Conflict, InvalidRequest, Problem
+from config.errors import Conflict, InvalidRequest, Problem, join_path
 from contracts.types import Type, is_json_type, parse_type, validate_value
 from jobtemplates.models import Job, JobOutput
 
@@ -75,6 +75,31 @@ def job_output_write(*, job: Job, name: str, output_type: str, data: Any) -> Job
     finally:
         if isinstance(content, File):
             content.close()
+    return output
+
+
+def job_output_store(*, job: Job, name: str, output_type: Type, content: File) -> JobOutput:
+    """Store an output's bytes as a node sent them, already in the stored form of ``output_type`` (a
+    JSON type's value as UTF-8 JSON, checked against the type; a Compressed one zipped)."""
+    if is_json_type(output_type):
+        content.seek(0)
+        try:
+            value = json.loads(content.read().decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as error:
+            raise InvalidRequest(f"a {output_type} output must be JSON: {error}", code="invalid_output") from error
+        problems = validate_value(output_type, value)
+        if problems:
+            raise InvalidRequest(
+                f"not a valid {output_type} value",
+                code="invalid_output",
+                problems=[Problem(join_path("body", p.path), p.keyword, p.message) for p in problems[:20]],
+            )
+        content.seek(0)
+    with transaction.atomic():
+        output = JobOutput(job=job, name=name, type=str(output_type))
+        output.file.save(f"{name.replace(':', '_')}", content, save=False)
+        output.size = output.file.size
+        output.save()
     return output
 
 

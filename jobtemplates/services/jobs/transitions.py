@@ -81,7 +81,7 @@ def job_transition(
         for name, value in (fields or {}).items():
             setattr(job, name, value)
         job.save()
-        _notify_after_commit(job, actions, transition_data)
+        notify_after_commit(job, actions, transition_data)
         if job.parent_id is not None and to in FINAL_STATUSES:
             parent_id = job.parent_id
             transaction.on_commit(lambda: _advance_parent(parent_id))
@@ -107,10 +107,10 @@ def job_claim(*, job_id: int, worker: str) -> Claim | None:
         if not claimed:
             return None
         job = Job.objects.get(pk=job_id)
-        _notify_after_commit(job, ("on_acquire", "on_start"), {"worker": worker, "attempt": job.attempts})
+        notify_after_commit(job, ("on_acquire", "on_start"), {"worker": worker, "attempt": job.attempts})
         if job.parent_id is not None:
             parent_id = job.parent_id
-            transaction.on_commit(lambda: _parent_started(parent_id))
+            transaction.on_commit(lambda: parent_started(parent_id))
     return Claim(job_id=job_id, token=token, attempt=job.attempts)
 
 
@@ -143,7 +143,7 @@ def job_progress(*, claim: Claim, progress: float, data: dict[str, Any], notify:
     return True
 
 
-def _notify_after_commit(job: Job, actions: Iterable[str], transition_data: dict[str, Any] | None) -> None:
+def notify_after_commit(job: Job, actions: Iterable[str], transition_data: dict[str, Any] | None) -> None:
     actions = tuple(actions)
     if actions:
         transaction.on_commit(
@@ -162,7 +162,7 @@ def _advance_parent(parent_id: int) -> None:
         logger.exception("advancing meta-job %s failed; the reaper will retry", parent_id)
 
 
-def _parent_started(parent_id: int) -> None:
+def parent_started(parent_id: int) -> None:
     from jobtemplates.services.jobs.metajobs import meta_job_child_started
 
     try:
