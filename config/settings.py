@@ -228,9 +228,7 @@ EXECUTOR_ALLOWED_MODULES = env_list("EXECUTOR_ALLOWED_MODULES", ["executors.buil
 # Celery: it waits for a node to acquire it.
 EXECUTOR_NODE_MODULES = env_list("EXECUTOR_NODE_MODULES", ["ufdl.joblauncher"])
 # EXECUTOR_RUNNERS adds explicit "prefix=runner" pairs on top (e.g. "ufdl.joblauncher.objdet=none").
-EXECUTOR_RUNNERS: dict[str, str] = dict(
-    item.split("=", 1) for item in env_list("EXECUTOR_RUNNERS", []) if "=" in item
-)
+EXECUTOR_RUNNERS: dict[str, str] = dict(item.split("=", 1) for item in env_list("EXECUTOR_RUNNERS", []) if "=" in item)
 # Routing: a template needing a GPU (min_hardware_generation) and naming no queue goes to this queue.
 CELERY_GPU_QUEUE = env_str("CELERY_GPU_QUEUE", "gpu")
 # The registry: workers report themselves every WORKER_HEARTBEAT_SECONDS; a worker (or node) not

@@ -6,3 +6,9 @@ from django.apps import AppConfig
 class ExecutorsConfig(AppConfig):
     name = "executors"
     verbose_name = "Executors"
+
+    def ready(self) -> None:
+        # Workers report themselves to the registry; in other processes the signals never fire.
+        from executors import worker_signals
+
+        worker_signals.connect()

@@ -19,6 +19,7 @@ from importlib import metadata
 
 from django.conf import settings
 
+from contracts.models import Hardware
 from executors.base import Executor
 
 logger = logging.getLogger(__name__)
@@ -66,7 +67,8 @@ def memory_bytes() -> int | None:
 
 
 def gpus() -> list[dict]:
-    """The GPUs ``nvidia-smi`` reports (none when it is absent): index, model, memory and compute."""
+    """The GPUs ``nvidia-smi`` reports (none when it is absent): index, model, memory and compute
+    (``with_generations`` adds each one's generation)."""
     if shutil.which("nvidia-smi") is None:
         return []
     try:
@@ -99,6 +101,26 @@ def gpus() -> list[dict]:
     return found
 
 
+def gpu_generation(compute: float | None, generations: list[tuple[str, float, float]]) -> str | None:
+    """The generation whose compute capabilities span ``compute`` (``generations``: name, min, max).
+
+    Adjacent generations share a bound (Kepler 3.0–5.0, Maxwell 5.0–6.0): the later one wins, as a
+    capability is the first of its generation. None when no generation spans it."""
+    if compute is None:
+        return None
+    spanning = [(low, name) for name, low, high in generations if low <= compute <= high]
+    return max(spanning)[1] if spanning else None
+
+
+def with_generations(found: list[dict]) -> list[dict]:
+    """``found`` (as ``gpus`` gives them) each with its ``generation`` from the hardware catalogue
+    (contracts.Hardware; one query, none without GPUs)."""
+    if not found:
+        return []
+    generations = list(Hardware.objects.values_list("generation", "min_compute_capability", "max_compute_capability"))
+    return [{**gpu, "generation": gpu_generation(gpu.get("compute"), generations)} for gpu in found]
+
+
 @functools.cache
 def local_gpus() -> tuple[dict, ...]:
     """This machine's GPUs, looked up once per process."""
@@ -115,7 +137,7 @@ def worker_capabilities(*, queues: list[str], concurrency: int | None = None) ->
         "distributions": installed_distributions(),
         "cpu_count": os.cpu_count(),
         "memory_bytes": memory_bytes(),
-        "gpus": gpus(),
+        "gpus": with_generations(gpus()),
         "concurrency": concurrency,
         "pid": os.getpid(),
         "version": _version(),

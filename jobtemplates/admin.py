@@ -324,6 +324,7 @@ class JobAdmin(JobProgressColumn, ReadOnlyModelAdmin):
     ]
     list_filter = [
         "status",
+        "runner",
         ("template", admin.RelatedOnlyFieldListFilter),
         ("creator", admin.RelatedOnlyFieldListFilter),
         SoftDeleteStateFilter,
@@ -356,7 +357,10 @@ class JobAdmin(JobProgressColumn, ReadOnlyModelAdmin):
                     "is_cancelled",
                     "start_time",
                     "end_time",
+                    "runner",
+                    "queue",
                     "worker",
+                    "node",
                     "heartbeat",
                     "attempts",
                     "sends",

@@ -31,7 +31,7 @@ def notification_data(*, job, action: str, transition_data: dict[str, Any]) -> d
             "pk": job.pk,
             "progress": job.progress,
             "cancelled": job.is_cancelled,
-            "node": job.node,
+            "node": job.node_id,
             "error": job.error_reason,
             "transition_data": transition_data,
             "template": f"{template.name} v{template.version}",

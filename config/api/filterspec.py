@@ -54,12 +54,24 @@ class FilterFields:
 
     ``aliases`` maps a wire name to an ORM path when they differ (e.g. ``{"licence.name": "licence__name"}``
     is derived automatically; ``{"type": "contract"}`` is an alias).
+
+    ``null_tests`` maps a wire name that only an ``isnull`` expression may use to the condition under
+    which it "is null": UFDL's multi-table models answered ``template.workabletemplate`` isnull for
+    templates that are not workable; ours keep both kinds in one table, so that is
+    ``~Q(template__kind="workable")`` (``invert`` negates it as for any expression).
     """
 
-    def __init__(self, model: type[models.Model], names: Iterable[str], aliases: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        model: type[models.Model],
+        names: Iterable[str],
+        aliases: Mapping[str, str] | None = None,
+        null_tests: Mapping[str, Q] | None = None,
+    ):
         self.model = model
         self.names = tuple(names)
         self.aliases = dict(aliases or {})
+        self.null_tests = dict(null_tests or {})
         self._resolved: dict[str, FilterField] | None = None
 
     @property
@@ -203,7 +215,13 @@ class _SpecParser:
         return combined
 
     def field_expression(self, kind: str, raw: dict, path: str) -> Q | None:
-        field = self.field(raw.get("field"), join_path(path, "field"))
+        name = raw.get("field")
+        if isinstance(name, str) and name in self.fields.null_tests:
+            if kind in ("isnull", "is_null"):
+                return self.fields.null_tests[name]
+            self.problem(join_path(path, "field"), "isnull_only", f"{name!r} can only be tested with 'isnull'")
+            return None
+        field = self.field(name, join_path(path, "field"))
         case_insensitive = raw.get("case_insensitive", False)
         if not isinstance(case_insensitive, bool):
             self.problem(join_path(path, "case_insensitive"), "wrong_type", "must be a boolean")
@@ -251,11 +269,11 @@ class _SpecParser:
             return None
         field = self.fields.get(name)
         if field is None:
-            self.problem(
-                path,
-                "unknown_field",
-                f"{name!r} is not a filterable field; allowed: {', '.join(sorted(self.fields.fields))}",
-            )
+            if name in self.fields.null_tests:
+                self.problem(path, "isnull_only", f"{name!r} can only be tested with 'isnull'")
+                return None
+            allowed = sorted({*self.fields.fields, *self.fields.null_tests})
+            self.problem(path, "unknown_field", f"{name!r} is not a filterable field; allowed: {', '.join(allowed)}")
             return None
         self.crosses_many = self.crosses_many or field.crosses_many
         return field

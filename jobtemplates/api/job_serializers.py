@@ -38,7 +38,7 @@ def job_representation(job: Job, viewer=None) -> dict[str, Any]:
         "error_reason": job.error_reason,
         "input_values": job.input_values,
         "parameter_values": job.parameter_values,
-        "node": job.node,
+        "node": job.node_id,
         "description": job.description,
         "outputs": [output_representation(o) for o in job.outputs.all() if o.deletion_time is None] if saved else [],
         "is_cancelled": job.is_cancelled,
@@ -85,7 +85,9 @@ class JobSerializer(serializers.Serializer):
     error_reason = serializers.CharField(read_only=True, allow_null=True)
     input_values = serializers.DictField(read_only=True, help_text="input name → {value, type}")
     parameter_values = serializers.DictField(read_only=True, help_text="parameter name → {value, type}, as given")
-    node = serializers.CharField(read_only=True, allow_null=True)
+    node = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="the pk of the UFDL node that acquired it"
+    )
     description = serializers.CharField(read_only=True)
     outputs = serializers.ListField(child=serializers.DictField(), read_only=True, help_text="[{pk, name, type}]")
     is_cancelled = serializers.BooleanField(read_only=True)

@@ -1,12 +1,13 @@
 """``/v1/jobs`` and ``/v1/job-outputs`` (http-api.md §4.2), and create-job on templates (§3.4).
 
 You see your own jobs and the jobs of templates you can see (admins: all). Cancel is for the job's
-creator and admins; abort, delete, hard delete and reinstate for admins.
+creator and admins; abort, delete, hard delete and reinstate for admins. UFDL's job-launcher nodes
+drive node jobs through the actions of ``jobtemplates.api.node_actions`` (with ``Node-Id``).
 """
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -27,8 +28,9 @@ from jobtemplates.api.job_serializers import (
     may_see_notifications,
     output_info,
 )
-from jobtemplates.models import Job, JobOutput
-from jobtemplates.selectors import job_output_visible_to, job_visible_to
+from jobtemplates.api.node_actions import OUTPUT_POST_SCHEMA, NodeJobActionsMixin
+from jobtemplates.models import Job, JobOutput, TemplateKind
+from jobtemplates.selectors import job_output_visible_to, job_visible_q
 from jobtemplates.services.jobs import job_abort, job_cancel, job_create, job_output_delete
 from jobtemplates.services.jobs.deletion import job_hard_delete
 from notifications.api import NotificationDeliverySerializer, job_notifications
@@ -98,13 +100,24 @@ JOB_FILTER_FIELDS = FilterFields(
         "template.kind",
         "parent.pk",
         "creator.username",
+        "runner",
+        "queue",
+        "node.pk",
+        "node.ip",
     ],
     aliases={"template": "template__pk", "parent": "parent__pk", "creator": "creator__pk", "node": "node"},
+    # UFDL's multi-table template models, as its launcher's poll names them: isnull = not of that kind.
+    null_tests={
+        "template.workabletemplate": ~Q(template__kind=TemplateKind.WORKABLE),
+        "template.metatemplate": ~Q(template__kind=TemplateKind.META),
+    },
 )
 
 
-class JobViewSet(mixins.UpdateModelMixin, SoftDeleteMixin, ResourceViewSet):
-    """Jobs: what they were given, their status and progress, outputs and children."""
+class JobViewSet(NodeJobActionsMixin, mixins.UpdateModelMixin, SoftDeleteMixin, ResourceViewSet):
+    """Jobs: what they were given, their status and progress, outputs and children. UFDL's job-launcher
+    nodes (requests with ``Node-Id``) also see the queued node jobs they can run, and acquire, start,
+    report progress on, add outputs to, finish, release and reset them."""
 
     serializer_class = JobSerializer
     filter_fields = JOB_FILTER_FIELDS
@@ -112,7 +125,11 @@ class JobViewSet(mixins.UpdateModelMixin, SoftDeleteMixin, ResourceViewSet):
     admin_actions = frozenset({"destroy", "hard", "reinstate", "abort", "output_delete"})
 
     def get_queryset(self):
-        return job_visible_to(user=self.request.user, queryset=job_queryset())
+        user = self.request.user
+        return self.node_aware_jobs(job_queryset(), visible_q=None if user.is_staff else job_visible_q(user))
+
+    def representable_jobs(self):
+        return job_queryset()
 
     def retrieve(self, request: Request, pk=None) -> Response:
         return Response(job_representation(self.get_object(), viewer=request.user))
@@ -193,11 +210,15 @@ class JobViewSet(mixins.UpdateModelMixin, SoftDeleteMixin, ResourceViewSet):
             raise NotFound(f"Job {job.pk} has no output {output_name!r} of type {type_string}.")
         return output
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
-    @action(detail=True, methods=["get", "delete"], url_path=OUTPUT_ROUTE, url_name="output")
+    @extend_schema(methods=["GET", "DELETE"], responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @OUTPUT_POST_SCHEMA
+    @action(detail=True, methods=["get", "post", "delete"], url_path=OUTPUT_ROUTE, url_name="output")
     def output(self, request: Request, pk=None, output_name: str = "", type_string: str = ""):
-        """Download an output's bytes (GET), or delete it (DELETE, admins)."""
+        """Download an output's bytes (GET), delete it (DELETE, admins), or add one (POST: the node
+        holding the job, or an admin; the raw bytes as the body, the type percent-encoded in the path)."""
         job = self.get_object()
+        if request.method == "POST":
+            return self.add_output(request, job, output_name, type_string)
         output = self._output(job, output_name, type_string)
         if request.method == "DELETE":
             if not request.user.is_staff:

@@ -336,7 +336,7 @@ class TestJobs:
         response = browser.get(f"{ADMIN}/job/")
         assert self.listed_pks(response) == sorted(job.pk for job in jobs.values())
         titles = [spec.title for spec in response.context["cl"].filter_specs]
-        assert titles == ["status", "template", "creator", "state"]
+        assert titles == ["status", "runner", "template", "creator", "state"]
         cases = {
             "status__exact=errored": [jobs["errored"].pk],
             f"template__id__exact={templates['predict'].pk}": [jobs["errored"].pk],

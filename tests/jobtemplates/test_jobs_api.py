@@ -574,7 +574,7 @@ class TestAbort:
         assert (job.claim_token, job.worker, job.heartbeat, job.sends) == (None, None, None, 1)
         assert job.attempts == 1  # the attempt it used is kept: the reaper's limit counts it
         assert not JobOutput.objects.filter(job=job).exists() and not path.exists()
-        assert sent == [(RUN_JOB_TASK, {"kwargs": {"job_id": job.pk}})]
+        assert sent == [(RUN_JOB_TASK, {"kwargs": {"job_id": job.pk}, "queue": None})]
 
     def test_abort_is_for_admins(self, client, user):
         job = JobFactory(creator=user, running=True)

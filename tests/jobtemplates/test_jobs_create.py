@@ -867,7 +867,7 @@ class TestEnqueueing:
         for callback in callbacks:
             callback()
         job = Job.objects.get(pk=response.json()["pk"])
-        assert sent == [(RUN_JOB_TASK, (), {"kwargs": {"job_id": job.pk}})]
+        assert sent == [(RUN_JOB_TASK, (), {"kwargs": {"job_id": job.pk}, "queue": None})]
         assert (job.sends, job.enqueued_time is not None) == (1, True)
 
     def test_nothing_is_sent_for_an_invalid_request_or_a_dry_run(
@@ -883,13 +883,15 @@ class TestEnqueueing:
             )
         assert callbacks == [] and sent == []
 
-    def test_a_meta_job_sends_its_ready_workable_children_only(
+    def test_a_meta_job_creates_its_ready_children_and_sends_none_that_nodes_run(
         self, client, templates, datasets, sent, django_capture_on_commit_callbacks
     ):
+        # The children are UFDL's dogs_dummy templates (ufdl.joblauncher…): nodes run them, not Celery.
         with django_capture_on_commit_callbacks(execute=True):
             response = create_job(client, templates["meta"], TestDryRun.meta_body(datasets))
         train = Job.objects.get(parent_id=response.json()["pk"])
-        assert sent == [(RUN_JOB_TASK, (), {"kwargs": {"job_id": train.pk}})]
+        assert (train.runner, train.status, train.node) == ("node", "created", None)
+        assert sent == []
 
     def test_a_broker_failure_keeps_the_job_for_the_reaper(
         self, client, templates, monkeypatch, django_capture_on_commit_callbacks

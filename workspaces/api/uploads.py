@@ -20,9 +20,18 @@ from django.core.files.uploadhandler import FileUploadHandler
 from rest_framework.request import Request
 
 from config.errors import MalformedRequest, Problem
-from workspaces.services.datasets import dataset_file_max_bytes, dataset_file_too_large
+from workspaces.services.datasets import DatasetFileTooLarge, dataset_file_max_bytes
 
 READ_CHUNK_BYTES = 64 * 1024
+
+
+def too_large(limit: int, size: int | None = None) -> DatasetFileTooLarge:
+    """The 413 of an upload past ``limit`` bytes (naming that limit, which need not be the dataset one)."""
+    got = f" ({size} bytes)" if size is not None else ""
+    return DatasetFileTooLarge(
+        f"The file{got} is larger than the limit of {limit} bytes.",
+        problems=[Problem(path="file", code="file_too_large", message=f"at most {limit} bytes")],
+    )
 
 
 class SizeLimitUploadHandler(FileUploadHandler):
@@ -35,7 +44,7 @@ class SizeLimitUploadHandler(FileUploadHandler):
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         if start + len(raw_data) > self.limit:
-            raise dataset_file_too_large()
+            raise too_large(self.limit)
         return raw_data
 
     def file_complete(self, file_size: int) -> None:
@@ -47,7 +56,7 @@ def _spool_limited(source, limit: int, size_hint: int | None = None) -> File:
     ``size_hint`` past it stops before reading; what is read is counted all the same, since a declared size
     — a Content-Length, an archive entry's — can lie)."""
     if size_hint is not None and size_hint > limit:
-        raise dataset_file_too_large(size_hint)
+        raise too_large(limit, size_hint)
     spool = tempfile.SpooledTemporaryFile(
         max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, dir=settings.FILE_UPLOAD_TEMP_DIR
     )
@@ -56,7 +65,7 @@ def _spool_limited(source, limit: int, size_hint: int | None = None) -> File:
         while chunk := source.read(READ_CHUNK_BYTES):
             total += len(chunk)
             if total > limit:
-                raise dataset_file_too_large()
+                raise too_large(limit)
             spool.write(chunk)
         spool.seek(0)
     except BaseException:
@@ -79,9 +88,10 @@ def _read_raw_body(request: Request, limit: int) -> File:
     return _spool_limited(stream if stream is not None else io.BytesIO(), limit, _declared_length(request))
 
 
-def uploaded_file(request: Request) -> File:
-    """The file a request uploads (multipart field ``file``, or the raw body); the caller closes it."""
-    limit = dataset_file_max_bytes()
+def uploaded_file(request: Request, *, limit: int | None = None) -> File:
+    """The file a request uploads (multipart field ``file``, or the raw body), at most ``limit`` bytes
+    (default: the dataset file limit); the caller closes it."""
+    limit = dataset_file_max_bytes() if limit is None else int(limit)
     if not request.content_type.startswith("multipart/form-data"):
         return _read_raw_body(request, limit)
     # Mutating the list (not assigning it) is allowed before the body is parsed.
@@ -94,7 +104,7 @@ def uploaded_file(request: Request) -> File:
         )
     if upload.size > limit:  # the handler stops most; this also covers a body parsed before it was added
         upload.close()
-        raise dataset_file_too_large(upload.size)
+        raise too_large(limit, upload.size)
     return upload
 
 
