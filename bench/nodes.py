@@ -20,11 +20,13 @@ for a Celery worker that this benchmark does not run). Then:
 2. **Contention**: ``--nodes`` simulated nodes, threads each with its own connection, token and
    registered node (``nodes/list`` then ``nodes/create``, as the launcher registers), and ``--jobs``
    queued node jobs (made with ``job_create``, as create-job makes them). Released together, each
-   node loops: poll; try to acquire the listed jobs in order (a 409 means another node won: the next
-   one); with one acquired, ``start``, upload the ``model`` output (raw bytes), ``finish`` with
-   success; poll again; stop when a poll lists nothing. Reported: acquisitions per job as the nodes
-   saw them (200 answers) and as the database counts them (``attempts``), every job finished, 409s,
-   polls, and jobs/s from the release to the last finish.
+   node loops: poll; try to acquire the listed jobs (a 409 means another node won: the next one);
+   with one acquired, ``start``, upload the ``model`` output (raw bytes), ``finish`` with success;
+   poll again; stop when a poll lists nothing. Once per ``--orders``: ``fifo`` tries the listed jobs
+   first listed first, as the launcher does (so the nodes all race for the oldest job), ``shuffled``
+   in an order of the node's own (what the server manages when nodes do not collide). Reported:
+   acquisitions per job as the nodes saw them (200 answers) and as the database counts them
+   (``attempts``), every job finished, 409s, polls, and jobs/s from the release to the last finish.
 3. **Poll cost with history**: ``--history`` finished node jobs (with their ``model`` output rows)
    added to the table, then 1. again; the ratio to the empty table.
 
@@ -38,6 +40,7 @@ import http.client
 import json
 import os
 import platform
+import random
 import shutil
 import statistics
 import sys
@@ -153,9 +156,11 @@ class NodeRecord:
     error: str | None = None
 
 
-def run_node(session: NodeSession, barrier: threading.Barrier, record: NodeRecord) -> None:
-    """Poll, acquire, start, upload, finish, until a poll lists nothing."""
+def run_node(session: NodeSession, barrier: threading.Barrier, record: NodeRecord, *, order: str) -> None:
+    """Poll, acquire, start, upload, finish, until a poll lists nothing. ``order``: the listed jobs are
+    tried first listed first (``fifo``, as the launcher does) or in a random order (``shuffled``)."""
     model_path = "outputs/model/" + quote(MODEL_TYPE, safe="',")  # as the launcher encodes it
+    chance = random.Random(session.node_id)
     try:
         barrier.wait()
         while True:
@@ -163,6 +168,8 @@ def run_node(session: NodeSession, barrier: threading.Barrier, record: NodeRecor
             record.polls += 1
             if not jobs:
                 return
+            if order == "shuffled":
+                chance.shuffle(jobs)
             for job in jobs:
                 pk = job["pk"]
                 try:
@@ -196,8 +203,9 @@ def poll_cost(session: NodeSession, polls: int) -> tuple[float, float, int]:
     return statistics.median(latencies), latencies[int(0.9 * (len(latencies) - 1))], listed
 
 
-def poll_statements(user, node_id: int) -> int:
-    """SQL statements of one poll, made in this process through Django's test client."""
+def poll_statements(user, node_id: int) -> str:
+    """SQL statements of one poll, made in this process through Django's test client: the count and
+    its kinds."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -209,7 +217,8 @@ def poll_statements(user, node_id: int) -> int:
         response = client.post("/v1/jobs/list", POLL_FILTER, content_type="application/json")
     if response.status_code != 200:
         raise SystemExit(f"poll (in process): {response.status_code} {response.content[:300]!r}")
-    return len(captured)
+    kinds = Counter(query["sql"].split(None, 1)[0].upper() for query in captured.captured_queries)
+    return f"{len(captured)} ({', '.join(f'{kind} {count}' for kind, count in sorted(kinds.items()))})"
 
 
 def add_history(*, count: int, template, creator, node_ids: list[int]) -> None:
@@ -242,6 +251,44 @@ def add_history(*, count: int, template, creator, node_ids: list[int]) -> None:
         )
 
 
+def contend(sessions: list[NodeSession], created: list[int], *, order: str) -> bool:
+    """Release the nodes together on the queued jobs ``created``; print what happened; True if some job
+    was not acquired exactly once or not finished."""
+    from jobtemplates.models import Job
+
+    barrier = threading.Barrier(len(sessions) + 1)
+    records = [NodeRecord() for _ in sessions]
+    threads = [
+        threading.Thread(target=run_node, args=(session, barrier, record), kwargs={"order": order})
+        for session, record in zip(sessions, records, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    released = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - released
+    errors = [record.error for record in records if record.error]
+    if errors:
+        raise SystemExit(f"{len(errors)} nodes failed: {errors[:3]}")
+    seen = Counter(pk for record in records for pk in record.acquired)
+    attempts = Counter(Job.objects.filter(pk__in=created).values_list("attempts", flat=True))
+    statuses = Counter(Job.objects.filter(pk__in=created).values_list("status", flat=True))
+    per_node = sorted(len(record.acquired) for record in records)
+    once = all(seen[pk] == 1 for pk in created) and len(seen) == len(created)
+    print(
+        f"contention ({order}): {len(sessions)} nodes, {len(created)} jobs in {elapsed:.2f} s = "
+        f"{len(created) / elapsed:.1f} jobs/s (poll, acquire, start, upload, finish)\n"
+        f"  acquired exactly once each: {'yes' if once else 'NO'} "
+        f"(acquisitions per job: {dict(Counter(seen.values()))}; database attempts: {dict(attempts)}; "
+        f"statuses: {dict(statuses)})\n"
+        f"  jobs per node: min {per_node[0]}, median {statistics.median(per_node):g}, max {per_node[-1]}; "
+        f"409s (lost races): {sum(r.conflicts for r in records)}; polls: {sum(r.polls for r in records)}"
+    )
+    return not once or statuses.get("finished") != len(created)
+
+
 # --- the run ---------------------------------------------------------------------------------------
 
 
@@ -252,6 +299,9 @@ def main() -> None:
     arguments.add_argument("--history", type=int, default=10_000, help="finished jobs added for the second poll")
     arguments.add_argument("--polls", type=int, default=100, help="sequential polls per poll measurement")
     arguments.add_argument("--notifications", choices=["none", "ufdl"], default="none")
+    arguments.add_argument(
+        "--orders", default="fifo,shuffled", help="how nodes try the listed jobs: fifo (the launcher's), shuffled"
+    )
     arguments.add_argument("--keep", action="store_true", help="keep the database and work folder")
     arguments.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="a setting; repeatable")
     options = arguments.parse_args()
@@ -328,48 +378,21 @@ def main() -> None:
             f"({options.polls} polls, {empty[2]} listed)"
         )
 
-        # 2. contention
+        # 2. contention, once per order in which the nodes try the listed jobs
         body = {
             "input_values": {"dataset": {"value": dataset.pk, "type": IC_DATASET}},
             "parameter_values": {"frontend_metadata": {"value": {}, "type": "JSON"}},
         }
-        created = [job_create(template=template, body=body, creator=creator).pk for _ in range(options.jobs)]
-        queued_poll = poll_cost(sessions[0], max(5, options.polls // 10))
-        queued_sql = poll_statements(node_users[0], node_ids[0])
-        print(
-            f"poll, {options.jobs} queued: median {queued_poll[0]:.2f} ms, p90 {queued_poll[1]:.2f} ms, "
-            f"{queued_sql} SQL statements ({queued_poll[2]} listed)"
-        )
-        barrier = threading.Barrier(len(sessions) + 1)
-        records = [NodeRecord() for _ in sessions]
-        threads = [
-            threading.Thread(target=run_node, args=(session, barrier, record))
-            for session, record in zip(sessions, records, strict=True)
-        ]
-        for thread in threads:
-            thread.start()
-        barrier.wait()
-        released = time.perf_counter()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - released
-        errors = [record.error for record in records if record.error]
-        if errors:
-            raise SystemExit(f"{len(errors)} nodes failed: {errors[:3]}")
-        seen = Counter(pk for record in records for pk in record.acquired)
-        attempts = Counter(Job.objects.filter(pk__in=created).values_list("attempts", flat=True))
-        statuses = Counter(Job.objects.filter(pk__in=created).values_list("status", flat=True))
-        per_node = sorted(len(record.acquired) for record in records)
-        once = all(seen[pk] == 1 for pk in created) and len(seen) == len(created)
-        print(
-            f"\ncontention: {options.nodes} nodes, {options.jobs} jobs in {elapsed:.2f} s = "
-            f"{options.jobs / elapsed:.1f} jobs/s (poll, acquire, start, upload, finish)\n"
-            f"  acquired exactly once each: {'yes' if once else 'NO'} "
-            f"(acquisitions per job: {dict(Counter(seen.values()))}; database attempts: {dict(attempts)}; "
-            f"statuses: {dict(statuses)})\n"
-            f"  jobs per node: min {per_node[0]}, median {statistics.median(per_node):g}, max {per_node[-1]}; "
-            f"409s (lost races): {sum(r.conflicts for r in records)}; polls: {sum(r.polls for r in records)}"
-        )
+        failed = False
+        for order in options.orders.split(","):
+            created = [job_create(template=template, body=body, creator=creator).pk for _ in range(options.jobs)]
+            queued_poll = poll_cost(sessions[0], max(5, options.polls // 10))
+            queued_sql = poll_statements(node_users[0], node_ids[0])
+            print(
+                f"\npoll, {options.jobs} queued: median {queued_poll[0]:.2f} ms, p90 {queued_poll[1]:.2f} ms, "
+                f"{queued_sql} SQL statements ({queued_poll[2]} listed)"
+            )
+            failed = contend(sessions, created, order=order) or failed
 
         # 3. the poll with history
         add_history(count=options.history, template=template, creator=creator, node_ids=node_ids)
@@ -377,11 +400,11 @@ def main() -> None:
         full_sql = poll_statements(node_users[0], node_ids[0])
         total = Job.objects.count()
         print(
-            f"\npoll, {total} jobs in the table ({options.history} history + {options.jobs} just finished): "
+            f"\npoll, {total} jobs in the table ({options.history} history + the contention's, finished): "
             f"median {full[0]:.2f} ms, p90 {full[1]:.2f} ms, {full_sql} SQL statements ({full[2]} listed)"
         )
-        print(f"ratio to the empty table: latency x{full[0] / empty[0]:.2f}, SQL statements {empty_sql} -> {full_sql}")
-        if not once or statuses.get("finished") != options.jobs:
+        print(f"ratio to the empty table: latency x{full[0] / empty[0]:.2f}; SQL statements {empty_sql} -> {full_sql}")
+        if failed:
             raise SystemExit("FAILED: some job was not acquired exactly once, or not finished")
     finally:
         if server is not None:

@@ -23,10 +23,17 @@ class Executor:
     upper bounds (``Train<Domain<'Image Classification'>, Framework>`` accepts any image-classification
     ``Train``). ``parameters`` declares the parameters ``run`` reads (name → type string); a template
     must offer each, with types the executor can handle.
+
+    ``queue`` and ``min_hardware_generation`` are routing defaults for the templates that name this
+    class (a template's own ``specific.queue`` / ``specific.min_hardware_generation`` win): the Celery
+    queue its jobs go to, and the least GPU generation (a ``contracts.Hardware`` generation, e.g.
+    ``"Pascal"``) they need. Empty: the default queue, no GPU.
     """
 
     contract: ClassVar[str] = ""
     parameters: ClassVar[Mapping[str, str]] = {}
+    queue: ClassVar[str] = ""
+    min_hardware_generation: ClassVar[str] = ""
 
     def run(self, ctx: ExecutionContext) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement run(ctx)")

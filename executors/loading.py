@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from executors.base import Executor, contract_pin_accepts, declared_parameter_problems
+from runners.routing import NODE, runner_for
 
 DOTTED_PATH = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$"
 
@@ -65,17 +66,36 @@ class ExecutorFinding:
     parameter: str | None = None
 
 
-def inspect_executor_class(*, path: str, contract: str, parameters: dict[str, list[str]]) -> list[ExecutorFinding]:
+class ExecutorInspection(list):
+    """The findings about a class (a list of ``ExecutorFinding``), and the routing defaults it declares
+    (``queue``, ``min_hardware_generation``: "" when it declares none or cannot be loaded here)."""
+
+    def __init__(self, findings=(), *, queue: str = "", min_hardware_generation: str = ""):
+        super().__init__(findings)
+        self.queue = queue
+        self.min_hardware_generation = min_hardware_generation
+
+
+def inspect_executor_class(*, path: str, contract: str, parameters: dict[str, list[str]]) -> ExecutorInspection:
     """Check an executor class for a template, as far as this process can (template import's hook)."""
     try:
         executor_class = load_executor_class(path)
     except ExecutorLoadError as error:
+        if error.code == "not_allowed" and runner_for(path) == NODE:
+            message = f"{path} is run by UFDL job-launcher nodes (EXECUTOR_NODE_MODULES), so it is not checked here"
+            return ExecutorInspection([ExecutorFinding("warning", "executor_not_allowed", message)])
         if error.code in ("not_allowed", "not_installed"):
-            return [
-                ExecutorFinding("warning", f"executor_{error.code}", f"{error.message}; the worker decides at run time")
-            ]
-        return [ExecutorFinding("error", f"executor_{error.code}", error.message)]
-    findings = []
+            return ExecutorInspection(
+                [
+                    ExecutorFinding(
+                        "warning", f"executor_{error.code}", f"{error.message}; the worker decides at run time"
+                    )
+                ]
+            )
+        return ExecutorInspection([ExecutorFinding("error", f"executor_{error.code}", error.message)])
+    findings = ExecutorInspection(
+        queue=executor_class.queue, min_hardware_generation=executor_class.min_hardware_generation
+    )
     if not executor_class.contract:
         findings.append(
             ExecutorFinding(

@@ -1,8 +1,12 @@
-"""Fixtures shared by every test: users, authenticated API clients, catalogue rows."""
+"""Fixtures shared by every test: users, authenticated API clients, catalogue rows, the live test worker
+and a live job-launcher node."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -27,6 +31,50 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+TEST_WORKER = f"pytest@{socket.gethostname()}"
+
+
+@pytest.fixture
+def empty_worker_registry():
+    """The test worker is not registered: the registry holds only the workers the test writes
+    (``@pytest.mark.usefixtures("empty_worker_registry")`` on tests of the registry itself)."""
+
+
+@pytest.fixture(scope="session")
+def test_worker_capabilities() -> dict:
+    """What a Celery worker of this environment reports (found once: it imports every executor module)."""
+    from executors.registry import worker_capabilities
+
+    return worker_capabilities(queues=[settings.CELERY_TASK_DEFAULT_QUEUE])
+
+
+def queues_of_the_test_worker() -> list[str]:
+    """The queues the test worker consumes: the default one, and the one e2e tests send to meanwhile."""
+    from config.celery import app as celery_app
+
+    return sorted({settings.CELERY_TASK_DEFAULT_QUEUE, celery_app.conf.task_default_queue})
+
+
+def uses_database(request) -> bool:
+    names = request.fixturenames
+    return "db" in names or "transactional_db" in names or request.node.get_closest_marker("django_db") is not None
+
+
+@pytest.fixture(autouse=True)
+def _live_test_worker(request):
+    """A test using the database sees one live Celery worker: this process, with what a worker here
+    reports (the default queue, and the session's worker queue when e2e tests set one). create-job asks
+    the registry whether anything runs a template; tests about an empty fleet delete the row, and tests
+    of the registry itself ask for ``empty_worker_registry``."""
+    if not uses_database(request) or "empty_worker_registry" in request.fixturenames:
+        return
+    from runners.services import worker_report
+
+    request.getfixturevalue("db")
+    capabilities = request.getfixturevalue("test_worker_capabilities")
+    worker_report(name=TEST_WORKER, **{**capabilities, "queues": queues_of_the_test_worker()})
+
+
 @pytest.fixture
 def user(db):
     return UserFactory(username="alice")
@@ -40,6 +88,17 @@ def other_user(db):
 @pytest.fixture
 def admin_user(db):
     return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def live_node(admin_user):
+    """A UFDL job-launcher node that was seen just now (owned by an admin, who may act as a node): the
+    fleet can run node templates (UFDL's ``ufdl.joblauncher…`` ones)."""
+    from django.utils import timezone
+
+    from runners.models import Node
+
+    return Node.objects.create(owner=admin_user, ip="10.0.0.7", index=0, last_seen=timezone.now())
 
 
 @pytest.fixture

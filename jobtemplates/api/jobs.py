@@ -44,6 +44,12 @@ CREATE_JOB_BODY = {
         "description": {"type": "string"},
         "notification_override": {"type": "object"},
         "child_notification_overrides": {"type": "object"},
+        "queue_anyway": {
+            "type": "boolean",
+            "default": False,
+            "description": "ours: create the job even when nothing can run it now (otherwise a 409 "
+            "not_runnable naming the reason); it waits for a node, or for a worker that can run it",
+        },
     },
 }
 # An output's type string may contain anything but must not swallow a trailing "/info".
@@ -69,7 +75,9 @@ class CreateJobMixin:
     def create_job(self, request: Request, pk=None) -> Response:
         """Create a job from this template: every input of its contract with a value of an accepted type,
         parameters (defaults fill the rest), an optional description and notification overrides. All
-        problems come back at once (400 when a type string does not parse, 422 otherwise)."""
+        problems come back at once (400 when a type string does not parse, 422 otherwise). When nothing
+        can run the template now (its ``runnable`` is false) the answer is 409 ``not_runnable`` with the
+        reason, unless the body says ``"queue_anyway": true``: the job is then created and waits."""
         template = self.get_object()
         dry_run = request.query_params.get("dry_run", "").lower() in {"1", "true", "yes"}
         job = job_create(template=template, body=request_json_object(request), creator=request.user, dry_run=dry_run)

@@ -49,7 +49,9 @@ NODE_ACTIONS = frozenset({"acquire", "start", "progress", "finish", "release", "
 
 START_BODY = {
     "type": "object",
-    "properties": {"send_notification": {"type": "string", "description": "accepted and ignored (see below)"}},
+    "properties": {
+        "send_notification": {"type": "string", "description": "accepted and ignored: the job's own notifications fire"}
+    },
     "additionalProperties": False,
 }
 FINISH_BODY = {
@@ -116,9 +118,7 @@ def _body(request: Request, fields: dict[str, tuple[tuple[type, ...], bool]]) ->
             if required:
                 problems.append(Problem(path=key, code="required", message="this key is required"))
             continue
-        value = body[key]
-        # bool is an int in Python: only a declared bool accepts true/false.
-        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        if not isinstance(body[key], types):
             names = " or ".join("null" if t is type(None) else {bool: "a boolean", str: "a string"}[t] for t in types)
             problems.append(Problem(path=key, code="wrong_type", message=f"must be {names}"))
     if problems:
@@ -139,8 +139,10 @@ class NodeJobActionsMixin:
         node = request_node(self.request)
         if node is None:
             return queryset if visible_q is None else queryset.filter(visible_q)
+        acting = self.action in NODE_ACTIONS or (self.action == "output" and self.request.method == "POST")
+        if acting:  # the services read the job alone; the answer is read again (_answer)
+            queryset = queryset.prefetch_related(None)
         if visible_q is not None:
-            acting = self.action in NODE_ACTIONS or (self.action == "output" and self.request.method == "POST")
             queryset = queryset.filter(visible_q | (Q(runner=NODE) if acting else node_jobs_q(node)))
         if self.action in LIST_ACTIONS:
             queryset = queryset.filter(runner=NODE)

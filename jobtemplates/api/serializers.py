@@ -9,11 +9,19 @@ from rest_framework import serializers
 from contracts.resident import VisibleEnums, schema_for
 from contracts.types import parse_type
 from jobtemplates.models import JobTemplate
+from jobtemplates.services.runnability import runnability
 from jobtemplates.services.templates.drafts import TemplateDraft, draft_from_template
+from runners.capabilities import Verdict
+from runners.routing import runner_for
+
+RUNNABLE_BY = ["celery", "node", "mixed", "none"]
 
 
-def template_representation(template: JobTemplate | None, draft: TemplateDraft | None = None) -> dict[str, Any]:
-    """The §3.1 representation; ``draft`` alone (no saved row) serves ``validate``."""
+def template_representation(
+    template: JobTemplate | None, draft: TemplateDraft | None = None, *, verdict: Verdict
+) -> dict[str, Any]:
+    """The §3.1 representation; ``draft`` alone (no saved row) serves ``validate``. ``verdict`` is the
+    template's runnability (jobtemplates.services.runnability: one fleet snapshot per answer)."""
     draft = draft or draft_from_template(template)
     data: dict[str, Any] = {
         "pk": template.pk if template else None,
@@ -43,6 +51,14 @@ def template_representation(template: JobTemplate | None, draft: TemplateDraft |
     data["outputs"] = draft.outputs
     if draft.is_meta:
         data["graph"] = draft.specific()
+        data["runner"] = "meta"
+    else:
+        data["runner"] = runner_for(draft.executor_class)
+        data["queue"] = draft.queue or None
+        data["min_hardware_generation"] = draft.min_hardware_generation or None
+    data["runnable"] = verdict.runnable
+    data["runnable_by"] = verdict.runnable_by
+    data["not_runnable_reason"] = verdict.reason
     return data
 
 
@@ -70,9 +86,37 @@ class TemplateSerializer(serializers.Serializer):
     inputs = serializers.DictField(read_only=True, help_text="input name → allowed type strings")
     outputs = serializers.DictField(read_only=True, help_text="output name → type string")
     graph = serializers.DictField(read_only=True, help_text="meta-templates only: {nodes, dependencies}")
+    runner = serializers.ChoiceField(
+        choices=["celery", "node", "none", "meta"],
+        read_only=True,
+        help_text="who runs its jobs, by the executor module (EXECUTOR_ALLOWED_MODULES: celery, "
+        "EXECUTOR_NODE_MODULES: node, else none); meta for a meta-template (its children are routed)",
+    )
+    queue = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="workable templates only: the Celery queue its jobs go to (null: the default queue, or "
+        "CELERY_GPU_QUEUE when it needs a GPU)",
+    )
+    min_hardware_generation = serializers.CharField(
+        read_only=True, allow_null=True, help_text="workable templates only: the least GPU generation it needs"
+    )
+    runnable = serializers.BooleanField(
+        read_only=True, help_text="whether a live worker or node can run its jobs now (a meta-template: every child)"
+    )
+    runnable_by = serializers.ChoiceField(
+        choices=RUNNABLE_BY,
+        read_only=True,
+        help_text="who can run its jobs now: celery, node, mixed (a meta-template whose children need both) or none",
+    )
+    not_runnable_reason = serializers.CharField(
+        read_only=True, allow_null=True, help_text="why nothing can run it now (null when runnable)"
+    )
 
     def to_representation(self, instance: JobTemplate) -> dict[str, Any]:
-        return template_representation(instance)
+        # Views pass the verdicts of what they list; a lone template (reinstate, hard delete) is judged here.
+        verdicts = self.context.get("verdicts") or runnability([instance])
+        return template_representation(instance, verdict=verdicts[instance.pk])
 
 
 def parameters_representation(template: JobTemplate, *, user) -> dict[str, Any]:

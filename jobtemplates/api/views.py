@@ -7,9 +7,11 @@ and an invisible template answers 404 as if it did not exist.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,6 +25,7 @@ from jobtemplates.api.serializers import TemplateSerializer, parameters_represen
 from jobtemplates.filters import TEMPLATE_FILTER_FIELDS
 from jobtemplates.graph_svg import render_graph_svg
 from jobtemplates.selectors import template_list, template_matching, template_visible_to
+from jobtemplates.services.runnability import draft_verdict, runnability, templates_by_runnability
 from jobtemplates.services.templates import (
     template_export,
     template_hard_delete,
@@ -31,16 +34,43 @@ from jobtemplates.services.templates import (
     template_soft_delete,
     template_validate,
 )
+from runners.capabilities import Fleet
 
 IMPORT_BODY = {
     "type": "object",
     "description": "A template in the import format (http-api.md §3.3): workable (specific.job_type, "
-    "executor_class, required_packages, parameters) or meta (specific.nodes, specific.dependencies).",
+    "executor_class, required_packages, parameters; ours: queue, min_hardware_generation) or meta "
+    "(specific.nodes, specific.dependencies).",
 }
+RUNNABLE_PARAMETER = OpenApiParameter(
+    "runnable",
+    bool,
+    description="only templates that a live worker or node can run now (true), or that nothing can (false)",
+)
 
 
+def runnable_param(request: Request) -> bool | None:
+    """``?runnable=true|false``, or None when not given."""
+    raw = request.query_params.get("runnable")
+    if raw is None or raw == "":
+        return None
+    lowered = raw.lower()
+    if lowered in {"1", "true", "yes"}:
+        return True
+    if lowered in {"0", "false", "no"}:
+        return False
+    raise MalformedRequest(
+        problems=[Problem(path="query.runnable", code="wrong_type", message="runnable must be true or false")]
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[RUNNABLE_PARAMETER]),
+    filter_list=extend_schema(parameters=[RUNNABLE_PARAMETER]),
+)
 class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
-    """Job templates: workable ones run an executor under a contract; meta-templates are graphs of them."""
+    """Job templates: workable ones run an executor under a contract; meta-templates are graphs of them.
+    Each says whether anything can run its jobs now (``runnable``, ``runnable_by``, ``not_runnable_reason``)."""
 
     serializer_class = TemplateSerializer
     filter_fields = TEMPLATE_FILTER_FIELDS
@@ -66,9 +96,34 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
             return template_visible_to(user=self.request.user)
         return template_list(user=self.request.user)
 
+    @cached_property
+    def fleet(self) -> Fleet:
+        """The live workers and nodes, loaded once per request (every verdict of an answer reads it)."""
+        return Fleet.load()
+
+    def list_queryset(self, *, include_inactive: bool):
+        """The lists' rows; ``?runnable=`` keeps those whose verdict matches (before pagination)."""
+        queryset = super().list_queryset(include_inactive=include_inactive)
+        runnable = runnable_param(self.request)
+        if runnable is not None:
+            queryset = templates_by_runnability(queryset, runnable=runnable, fleet=self.fleet)
+        return queryset
+
+    def get_serializer(self, *args, **kwargs):
+        """What is represented is judged against one fleet snapshot (a list: in constant queries)."""
+        if args and args[0] is not None:
+            many = kwargs.get("many", False)
+            templates = list(args[0]) if many else [args[0]]
+            kwargs["context"] = {**self.get_serializer_context(), "verdicts": runnability(templates, fleet=self.fleet)}
+            args = (templates if many else args[0], *args[1:])
+        return super().get_serializer(*args, **kwargs)
+
+    def represent(self, template) -> dict:
+        return template_representation(template, verdict=runnability([template], fleet=self.fleet)[template.pk])
+
     def retrieve(self, request: Request, pk=None) -> Response:
         """A template, soft-deleted ones included (with ``deletion_time`` set)."""
-        return Response(template_representation(self.get_object()))
+        return Response(self.represent(self.get_object()))
 
     # --- templates only come in through import ------------------------------------------------------
 
@@ -110,7 +165,7 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
         warnings (e.g. an executor class not installed on this server) come back under ``warnings``."""
         result = template_import(data=request_json_object(request), creator=request.user)
         template = template_list(user=request.user).get(pk=result.template.pk)
-        body = template_representation(template)
+        body = self.represent(template)
         if result.warnings:
             body["warnings"] = [warning.as_dict() for warning in result.warnings]
         return Response(body)
@@ -121,7 +176,10 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
         """Check an import body and answer what import would, saving nothing (``pk`` is null for a new
         template, or the pk of the identical existing one)."""
         result = template_validate(data=request_json_object(request))
-        body = template_representation(result.template, result.draft if result.template is None else None)
+        if result.template is None:
+            body = template_representation(None, result.draft, verdict=draft_verdict(result.draft, fleet=self.fleet))
+        else:
+            body = self.represent(result.template)
         body["warnings"] = [warning.as_dict() for warning in result.warnings]
         body["would_create"] = result.created
         return Response(body)
@@ -135,7 +193,10 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
     # --- reads --------------------------------------------------------------------------------------
 
     @extend_schema(
-        parameters=[OpenApiParameter("{input}", str, description="an input of the contract: its type string")],
+        parameters=[
+            OpenApiParameter("{input}", str, description="an input of the contract: its type string"),
+            RUNNABLE_PARAMETER,
+        ],
         responses=TemplateSerializer(many=True),
     )
     @action(
@@ -143,7 +204,8 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
     )
     def matching(self, request: Request, contract: str) -> Response:
         """Active, visible templates of a contract (``Train``, ``Predict``, ``Export``) whose inputs accept
-        each given type (query: ``?dataset=PK<Dataset<Domain<'Image Classification'>>>``)."""
+        each given type (query: ``?dataset=PK<Dataset<Domain<'Image Classification'>>>``); ``?runnable=true``
+        keeps only those that a live worker or node can run now."""
         declaration = CONTRACTS.get(contract)
         if declaration is None:
             raise MalformedRequest(
@@ -155,8 +217,11 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
                     )
                 ]
             )
+        runnable = runnable_param(request)
         problems, inputs = [], {}
         for name, text in request.query_params.items():
+            if name == "runnable":
+                continue
             path = f"query.{name}"
             if name not in declaration.inputs:
                 problems.append(
@@ -174,7 +239,14 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
         if problems:
             raise MalformedRequest(problems=problems)
         templates = template_matching(user=request.user, contract=contract, inputs=inputs)
-        return Response([template_representation(template) for template in templates])
+        verdicts = runnability(templates, fleet=self.fleet)
+        return Response(
+            [
+                template_representation(template, verdict=verdicts[template.pk])
+                for template in templates
+                if runnable is None or verdicts[template.pk].runnable == runnable
+            ]
+        )
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"], url_path="get-all-parameters", url_name="parameters")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from typing import ClassVar
 
 import pytest
 
@@ -31,6 +32,10 @@ PLUGIN_MODULES = {
         class NoContract(Executor):
             def run(self, ctx):
                 pass
+
+        class GpuTrainer(Trainer):
+            queue = "big-gpus"
+            min_hardware_generation = "Volta"
 
         class Plain:
             pass
@@ -173,6 +178,8 @@ IC_TRAIN = "Train<Domain<'Image Classification'>, Framework<'x', '1'>>"
 
 
 class TestInspect:
+    offered: ClassVar[dict[str, list[str]]] = {"epochs": ["int"], "rate": ["float"]}
+
     def findings(self, path, contract=IC_TRAIN, parameters=None):
         parameters = {"epochs": ["int"], "rate": ["float"]} if parameters is None else parameters
         return [
@@ -216,6 +223,26 @@ class TestInspect:
         ]
         # Narrower is fine: a literal is an int.
         assert self.findings("h8plugins.good.Trainer", parameters={"epochs": ["5"], "rate": ["float"]}) == []
+
+    def test_the_routing_a_class_declares_comes_with_the_findings(self, plugins):
+        plain = inspect_executor_class(path="h8plugins.good.Trainer", contract=IC_TRAIN, parameters=self.offered)
+        assert (plain, plain.queue, plain.min_hardware_generation) == ([], "", "")
+        gpu = inspect_executor_class(path="h8plugins.good.GpuTrainer", contract=IC_TRAIN, parameters=self.offered)
+        assert (gpu, gpu.queue, gpu.min_hardware_generation) == ([], "big-gpus", "Volta")
+        # A class this process cannot load declares nothing here.
+        absent = inspect_executor_class(path="h8plugins.absent.Trainer", contract=IC_TRAIN, parameters=self.offered)
+        assert (absent.queue, absent.min_hardware_generation) == ("", "")
+
+    def test_a_class_run_by_nodes_is_named_so(self):
+        path = "ufdl.joblauncher.classify.dogs_dummy.ImageClassificationTrain_DogsDummy_1"
+        findings = inspect_executor_class(path=path, contract=IC_TRAIN, parameters={})
+        assert [(f.severity, f.code, f.message) for f in findings] == [
+            (
+                "warning",
+                "executor_not_allowed",
+                f"{path} is run by UFDL job-launcher nodes (EXECUTOR_NODE_MODULES), so it is not checked here",
+            )
+        ]
 
     def test_the_builtin_executors_fit_their_templates(self):
         assert (

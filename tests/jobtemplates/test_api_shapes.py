@@ -46,8 +46,11 @@ COMPAT_KEYS = [
     "required_packages",
     "parameters",
 ]
-OUR_WORKABLE_KEYS = ["kind", "project", "inputs", "outputs"]
-OUR_META_KEYS = ["kind", "project", "inputs", "outputs", "graph"]
+# Runnability (docs/runners.md): who runs it, its routing (workable only), and whether anything can now.
+RUNNABILITY_KEYS = ["runnable", "runnable_by", "not_runnable_reason"]
+OUR_WORKABLE_KEYS = ["kind", "project", "inputs", "outputs", "runner", "queue", "min_hardware_generation"]
+OUR_WORKABLE_KEYS += RUNNABILITY_KEYS
+OUR_META_KEYS = ["kind", "project", "inputs", "outputs", "graph", "runner", *RUNNABILITY_KEYS]
 # Values that differ per run (database pks, users, times): compared by presence and type only.
 ROW_KEYS = {"pk", "creator", "licence", "existing"}
 TIME_KEYS = {"creation_time", "deletion_time"}

@@ -24,6 +24,12 @@ parses with the real classes.
 Known gap, deliberately kept: a project-scoped template's export carries ``project`` (ours; UFDL has no
 project scope), which ``JobTemplateSpec`` refuses. Leaving it out would make the export unimportable
 (scope ``project`` needs its project). Every shipped template is public, so no shipped export has it.
+
+The same holds for a workable template's routing (ours, issue 11): ``specific.queue`` and
+``specific.min_hardware_generation`` are exported only when set (given at import, or declared by the
+executor class), and then ``JobTemplateSpec`` refuses the export; leaving them out would make
+``import(export(t))`` route its jobs elsewhere. No shipped template sets them. The fixture stays UFDL's
+dump; ``OURS`` is it with the two keys added to the workable branch, and pins our format.
 """
 
 from __future__ import annotations
@@ -43,6 +49,14 @@ API = "/v1/job-templates"
 SCHEMA_PATH = Path(__file__).parent / "fixtures" / "jobtemplate_spec.schema.json"
 SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 SPEC = Draft202012Validator(SCHEMA)
+# UFDL's spec plus our routing keys (workable templates only): what our exports are.
+ROUTING_PROPERTIES = {
+    "queue": {"type": "string", "pattern": "^[A-Za-z0-9_.\\-]{1,100}$"},
+    "min_hardware_generation": {"type": "string", "minLength": 1, "maxLength": 32},
+}
+OUR_SCHEMA = copy.deepcopy(SCHEMA)
+OUR_SCHEMA["properties"]["specific"]["oneOf"][0]["properties"].update(ROUTING_PROPERTIES)
+OURS = Draft202012Validator(OUR_SCHEMA)
 SHIPPED = sorted((REPO / "templates").glob("*/*.json"))
 SHIPPED_BODIES = {path: load_template(path) for path in SHIPPED}
 WORKABLE_BY_NAME = {body["name"]: body for body in SHIPPED_BODIES.values() if "job_type" in body["specific"]}
@@ -50,9 +64,9 @@ WORKABLE_BY_NAME = {body["name"]: body for body in SHIPPED_BODIES.values() if "j
 PER_IMPORT_KEYS = {"pk", "version", "creation_time", "deletion_time"}
 
 
-def spec_errors(document) -> list[str]:
+def spec_errors(document, validator: Draft202012Validator = SPEC) -> list[str]:
     """Why ``JobTemplateSpec`` refuses ``document`` (empty when it parses), each with its JSON path."""
-    return sorted(f"{error.json_path}: {error.message}" for error in SPEC.iter_errors(document))
+    return sorted(f"{error.json_path}: {error.message}" for error in validator.iter_errors(document))
 
 
 def shipped_id(path: Path) -> str:
@@ -148,6 +162,54 @@ def test_a_body_with_only_the_required_keys_imports_and_exports(catalogue, admin
     expected = copy.deepcopy(body)
     expected["specific"]["parameters"]["sleep"].update(default_type="float", const=False)
     assert exported == {**expected, "version": 1, "description": ""}
+
+
+class TestRouting:
+    """Ours: a workable template's queue and GPU need, exported only when set (the known gap above)."""
+
+    BODY = {
+        "name": "routed",
+        "scope": "public",
+        "licence": "Apache 2.0",
+        "specific": {
+            "job_type": "Export",
+            "executor_class": "executors.builtin.testing.NoOp",
+            "required_packages": "",
+            "queue": "gpu-big",
+            "min_hardware_generation": "Pascal",
+            "parameters": {"sleep": {"types": ["float"], "help": ""}, "steps": {"types": ["int"], "help": ""}},
+        },
+    }
+
+    def test_the_schemas_are_valid(self):
+        Draft202012Validator.check_schema(OUR_SCHEMA)
+
+    def test_an_export_with_routing_is_ours_and_round_trips(self, catalogue, admin_client):
+        imported = client_import(admin_client, copy.deepcopy(self.BODY))
+        exported = client_export(admin_client, imported["pk"])
+        assert exported["specific"]["queue"] == "gpu-big"
+        assert exported["specific"]["min_hardware_generation"] == "Pascal"
+        assert spec_errors(exported, OURS) == []
+        assert [error.split(": ")[0] for error in spec_errors(exported)] == ["$.specific"]  # UFDL's refuses it
+        again = client_import(admin_client, {key: value for key, value in exported.items() if key != "version"})
+        assert again["version"] == imported["version"] + 1
+        assert (again["queue"], again["min_hardware_generation"]) == ("gpu-big", "Pascal")
+
+    def test_unset_routing_is_left_out(self, catalogue, admin_client):
+        body = copy.deepcopy(self.BODY)
+        del body["specific"]["queue"], body["specific"]["min_hardware_generation"]
+        exported = client_export(admin_client, client_import(admin_client, body)["pk"])
+        assert spec_errors(exported) == []
+        assert not {"queue", "min_hardware_generation"} & set(exported["specific"])
+
+    def test_our_schema_refuses_a_bad_queue_and_routing_on_a_meta_template(self):
+        assert spec_errors(self.BODY, OURS) == []
+        bad = copy.deepcopy(self.BODY)
+        bad["specific"]["queue"] = "two words"
+        assert spec_errors(bad, OURS) != []
+        meta = copy.deepcopy(TestTheValidatorIsStrict.META)
+        meta["specific"]["queue"] = "gpu"
+        assert spec_errors(meta, OURS) != []
 
 
 class TestTheValidatorIsStrict:

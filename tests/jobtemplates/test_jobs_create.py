@@ -41,9 +41,10 @@ def _media(settings, tmp_path):
 
 
 @pytest.fixture
-def templates(train_predict, import_body):
+def templates(train_predict, import_body, live_node):
     """dogs train and predict (UFDL), a workable template with every parameter flavour, and the
-    dogs train → predict meta-template."""
+    dogs train → predict meta-template. A node is online: UFDL's templates are node-run, and these
+    tests are about the request, not about who runs it (tests/jobtemplates/test_runnability.py)."""
     train, predict = train_predict
     shapes = import_body(
         {

@@ -24,8 +24,10 @@ API = "/v1/job-templates"
 TF_TRAIN = "image-classification__0001_tensorflow_1_14_image_class_train.json"
 IC_DATASET = "PK<Dataset<Domain<'Image Classification'>>>"
 # Ceilings. A list: the bearer's user (1), the page count (GET only, 1), the templates with domain,
-# licence and project joined (1), their parameters, nodes (with child) and edges (3).
-MAX_LIST_QUERIES = 6
+# licence and project joined (1), their parameters, nodes (with child) and edges (3), and the fleet
+# their runnability is judged against (live nodes, registered nodes when none is live, live workers,
+# hardware: 4; the meta-templates' children come with their prefetched nodes).
+MAX_LIST_QUERIES = 10
 # get-all-parameters: the user, the template and its three prefetches (5), then the TensorFlow
 # template's docker image types: Name (1), PK (1), the row type (rows, and their tasks: 2).
 MAX_PARAMETERS_QUERIES = 9

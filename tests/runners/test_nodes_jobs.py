@@ -367,6 +367,13 @@ class TestFinish:
         again = client.post(f"{JOBS}/{job.pk}/finish", {"success": True}, format="json")
         assert (again.status_code, again.json()["code"]) == (409, "illegal_transition")
 
+    def test_a_restarting_node_fails_a_job_it_acquired_but_never_started(self, world):
+        job = acquired(world)
+        body = {"success": False, "send_notification": "", "error": "Node restarted during job execution."}
+        response = as_launcher(world).post(f"{JOBS}/{job.pk}/finish", body, format="json")
+        assert (response.status_code, response.json()["status"]) == (200, "errored")
+        assert as_launcher(world).delete(f"{JOBS}/{job.pk}/reset").json()["status"] == "created"
+
     def test_failure_errors_the_job_with_the_node_s_error(self, world):
         job = started(world)
         response = as_launcher(world).post(

@@ -83,7 +83,7 @@ def test_a_worker_never_claims_a_job_it_cannot_run(admin_user, queues, workers):
     # This worker consumes the queue but may load only the sklearn executors: it cannot run NoOp.
     narrow = workers(named, name="narrow", extra_env={"EXECUTOR_ALLOWED_MODULES": "executors.builtin.sklearn"})
     assert "executors.builtin.testing.NoOp" not in Worker.objects.get(name=narrow.hostname).executor_classes
-    job = job_create(template=template, body={"input_values": {}}, creator=admin_user)
+    job = job_create(template=template, body={"input_values": {}, "queue_anyway": True}, creator=admin_user)
     wait_until(lambda: "not runnable here" in narrow.log.read_text(errors="replace"), timeout=30, interval=0.1)
     job.refresh_from_db()
     assert job.status == "created" and job.worker is None and job.attempts == 0
@@ -116,6 +116,7 @@ def test_node_jobs_are_never_sent_to_celery(admin_user, queues, workers):
         body={
             "input_values": {"dataset": dataset_input(dataset)},
             "parameter_values": {"frontend_metadata": {"value": {}, "type": "JSON"}},
+            "queue_anyway": True,
         },
         creator=admin_user,
     )

@@ -277,6 +277,7 @@ def test_the_heartbeat_thread_closes_its_database_connections(settings, no_gpus)
 # --- /v1/workers -------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("empty_worker_registry")
 class TestApi:
     def test_admins_only(self, client, anon_client, admin_client):
         worker = report("a@host")
@@ -383,6 +384,7 @@ def node(owner, *, ip: str = "10.0.0.1", index: int = 0, **fields) -> Node:
     return Node.objects.create(owner=owner, ip=ip, index=index, **fields)
 
 
+@pytest.mark.usefixtures("empty_worker_registry")
 class TestAdmin:
     def test_the_worker_changelist_shows_each_worker_and_links_its_jobs(self, browser, noop, seeded_catalogue):
         gpu = {"index": 0, "model": "RTX 3090", "memory_bytes": 1, "compute": 8.6, "generation": "Ampere"}

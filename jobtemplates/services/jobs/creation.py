@@ -12,10 +12,17 @@ from jobtemplates.services.jobs.enqueueing import job_enqueue, job_route
 from jobtemplates.services.jobs.metajobs import meta_job_start
 from jobtemplates.services.jobs.references import job_references_record
 from jobtemplates.services.jobs.requests import JobRequest, check_job_request
+from jobtemplates.services.runnability import runnability
 
 
 class TemplateDeleted(Conflict):
     code = "template_deleted"
+
+
+class NotRunnable(Conflict):
+    """Nothing can run the template's jobs now (no live worker or node that can)."""
+
+    code = "not_runnable"
 
 
 def job_project_id(*, template: JobTemplate, request: JobRequest, parent: Job | None = None) -> int | None:
@@ -52,10 +59,20 @@ def job_build(
 
 def job_create(*, template: JobTemplate, body: Any, creator, dry_run: bool = False) -> Job:
     """Create a job from ``template`` (http-api.md §3.4). ``dry_run`` checks and returns the job that
-    would be created, unsaved. A soft-deleted template is a 409."""
+    would be created, unsaved. A soft-deleted template is a 409, and so is one that nothing can run now
+    (no live worker or node that can: docs/runners.md) unless the body says ``"queue_anyway": true``;
+    the job then waits until something can run it."""
     if template.deletion_time is not None:
         raise TemplateDeleted(f"{template} is deleted; reinstate it or use another version.")
     request = check_job_request(template=template, body=body, user=creator)
+    if not request.queue_anyway:
+        verdict = runnability([template])[template.pk]
+        if not verdict.runnable:
+            raise NotRunnable(
+                f'Nothing can run {template} now: {verdict.reason}. Send "queue_anyway": true to create '
+                "the job anyway; it waits until a worker or node that can run it is there.",
+                extra={"runner": verdict.runner, "runnable_by": verdict.runnable_by, "reason": verdict.reason},
+            )
     job = job_build(template=template, request=request, creator=creator)
     if dry_run:
         return job

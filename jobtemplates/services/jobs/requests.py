@@ -26,6 +26,7 @@ BODY_KEYS = {
     "notification_override",
     "child_notification_overrides",
     "project",  # ours: whose team's members see the job (X, W or A in it)
+    "queue_anyway",  # ours: create the job even when nothing can run it now (it waits)
 }
 VALUE_KEYS = {"value", "type"}
 
@@ -41,6 +42,7 @@ class JobRequest:
     notification_override: dict[str, Any] | None
     child_notification_overrides: dict[str, Any] | None
     project: Project | None = None
+    queue_anyway: bool = False
 
 
 class _RequestChecker:
@@ -74,6 +76,10 @@ class _RequestChecker:
             self.problem(p.path, p.code, p.message)
         child_overrides = self.child_overrides(body.get("child_notification_overrides"))
         project = self.project(body.get("project"))
+        queue_anyway = body.get("queue_anyway", False)
+        if not isinstance(queue_anyway, bool):
+            self.syntax_error = True  # 400, not 422: a switch of the request, not a value checked against the template
+            self.problem("queue_anyway", "wrong_type", "queue_anyway must be true or false")
         if self.problems:
             return None
         return JobRequest(
@@ -84,6 +90,7 @@ class _RequestChecker:
             notification_override=override,
             child_notification_overrides=child_overrides,
             project=project,
+            queue_anyway=queue_anyway,
         )
 
     def project(self, raw: Any) -> Project | None:

@@ -86,6 +86,9 @@ class TemplateDraft:
     outputs: dict[str, str] = field(default_factory=dict)
     executor_class: str = ""
     required_packages: str = ""
+    # Routing (ours, workable only; "" = unset): the Celery queue and the least GPU generation.
+    queue: str = ""
+    min_hardware_generation: str = ""
     # A workable template's own parameters, or a meta-template's derived ones (child:param).
     parameters: list[ParameterDraft] = field(default_factory=list)
     nodes: list[NodeDraft] = field(default_factory=list)
@@ -101,12 +104,18 @@ class TemplateDraft:
                 "nodes": {node.name: node.export() for node in self.nodes},
                 "dependencies": [dependency.export() for dependency in self.dependencies],
             }
-        return {
+        specific: dict[str, Any] = {
             "job_type": self.contract,
             "executor_class": self.executor_class,
             "required_packages": self.required_packages,
-            "parameters": {parameter.name: parameter.export() for parameter in self.parameters},
         }
+        # Ours, written only when set: UFDL's strict JobTemplateSpec knows neither key.
+        if self.queue:
+            specific["queue"] = self.queue
+        if self.min_hardware_generation:
+            specific["min_hardware_generation"] = self.min_hardware_generation
+        specific["parameters"] = {parameter.name: parameter.export() for parameter in self.parameters}
+        return specific
 
     def export(self) -> dict[str, Any]:
         """The import format (http-api.md §3.3). Keys without a value (``domain``, ``project``) are left
@@ -150,6 +159,8 @@ def draft_from_template(template: JobTemplate) -> TemplateDraft:
         outputs=dict(template.outputs),
         executor_class=template.executor_class,
         required_packages=template.required_packages,
+        queue=template.queue,
+        min_hardware_generation=template.min_hardware_generation,
         parameters=[
             ParameterDraft(
                 name=p.name,

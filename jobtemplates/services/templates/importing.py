@@ -150,6 +150,8 @@ def _save(draft: TemplateDraft, *, creator) -> JobTemplate:
         outputs=draft.outputs,
         executor_class=draft.executor_class,
         required_packages=draft.required_packages,
+        queue=draft.queue,
+        min_hardware_generation=draft.min_hardware_generation,
     )
     Parameter.objects.bulk_create(
         Parameter(

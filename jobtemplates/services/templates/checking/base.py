@@ -13,7 +13,7 @@ from jobtemplates.services.templates.domains import domain_literals, unknown_dom
 from workspaces.models import Project
 
 TOP_KEYS = {"name", "version", "description", "scope", "domain", "licence", "project", "specific"}
-WORKABLE_KEYS = {"job_type", "executor_class", "required_packages", "parameters"}
+WORKABLE_KEYS = {"job_type", "executor_class", "required_packages", "parameters", "queue", "min_hardware_generation"}
 META_KEYS = {"nodes", "dependencies"}
 PARAMETER_KEYS = {"types", "help", "default", "default_type", "const"}
 NODE_KEYS = {"name", "version", "parameter_default_overrides"}
@@ -23,6 +23,8 @@ LOCAL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 DOTTED_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 URL_REQUIREMENT = re.compile(r"^(git\+|hg\+|svn\+|bzr\+)?(https?|file|ssh|git)://\S+$")
 MAX_NAME_LENGTH = 200
+# A Celery queue name (ours: ``specific.queue``): what brokers accept as a routing key, without surprises.
+QUEUE_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,100}$")
 
 
 class TemplateCheckerBase:

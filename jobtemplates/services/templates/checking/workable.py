@@ -1,4 +1,5 @@
-"""Checking a workable template's ``specific``: job type, executor class, required packages, parameters."""
+"""Checking a workable template's ``specific``: job type, executor class, required packages, parameters,
+and (ours) routing: the Celery queue and the least GPU generation its jobs need."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from config.errors import join_path
 from contracts.contracts import ContractParseError, parse_contract
+from contracts.models import Hardware
 from contracts.types import Type, TypeParseError, is_binary_type, parse_type
 from jobtemplates.services.templates.checking.base import (
     DOTTED_PATH,
     LOCAL_NAME,
     PARAMETER_KEYS,
+    QUEUE_NAME,
     URL_REQUIREMENT,
     WORKABLE_KEYS,
     TemplateCheckerBase,
@@ -73,8 +76,42 @@ class WorkableChecks(TemplateCheckerBase):
             parameter = self.parameter(name, spec, f"specific.parameters.{name}")
             if parameter is not None:
                 draft.parameters.append(parameter)
+        if "queue" in specific:
+            draft.queue = self.queue_name(specific["queue"], "specific.queue") or ""
+        if "min_hardware_generation" in specific:
+            path = "specific.min_hardware_generation"
+            draft.min_hardware_generation = self.hardware_generation(specific["min_hardware_generation"], path) or ""
         if executor_class and not self.problems:
-            self.executor(draft)
+            self.executor(draft, defaults={key for key in ("queue", "min_hardware_generation") if key not in specific})
+
+    def queue_name(self, value: Any, path: str, *, what: str = "queue") -> str | None:
+        """A Celery queue name: 1–100 characters of letters, digits, ``_``, ``.`` and ``-``."""
+        if not isinstance(value, str) or not QUEUE_NAME.match(value):
+            self.problem(
+                path,
+                "wrong_type" if not isinstance(value, str) else "invalid_value",
+                f"{what} must be a Celery queue name: 1 to 100 letters, digits, '_', '.' or '-' "
+                "(leave it out for the default queue)",
+            )
+            return None
+        return value
+
+    def hardware_generation(self, value: Any, path: str, *, what: str = "min_hardware_generation") -> str | None:
+        """A GPU generation of the catalogue (``contracts.Hardware``), e.g. ``Pascal``."""
+        if not isinstance(value, str) or not value:
+            self.problem(
+                path,
+                "wrong_type" if not isinstance(value, str) else "invalid_value",
+                f"{what} must name a hardware generation (leave it out when no GPU is needed)",
+            )
+            return None
+        if not Hardware.objects.filter(generation=value).exists():
+            known = ", ".join(Hardware.objects.order_by("min_compute_capability").values_list("generation", flat=True))
+            self.problem(
+                path, "unknown_hardware_generation", f"no hardware generation {value!r}; known: {known or 'none'}"
+            )
+            return None
+        return value
 
     def required_packages(self, text: str) -> str:
         for index, item in enumerate(text.split()):
@@ -90,15 +127,29 @@ class WorkableChecks(TemplateCheckerBase):
                 )
         return " ".join(text.split())
 
-    def executor(self, draft: TemplateDraft) -> None:
+    def executor(self, draft: TemplateDraft, *, defaults: set[str]) -> None:
+        """Inspect the executor class (settings.EXECUTOR_INSPECTOR); the routing keys in ``defaults``
+        (absent from the body) come from the class's declared ``queue`` / ``min_hardware_generation``
+        when this process can load it."""
         inspect: Callable[..., list] = import_string(settings.EXECUTOR_INSPECTOR)
         offered = {p.name: p.types for p in draft.parameters}
-        for finding in inspect(path=draft.executor_class, contract=draft.contract, parameters=offered):
+        inspection = inspect(path=draft.executor_class, contract=draft.contract, parameters=offered)
+        for finding in inspection:
             path = f"specific.parameters.{finding.parameter}" if finding.parameter else "specific.executor_class"
             if finding.severity == "error":
                 self.problem(path, finding.code, finding.message)
             else:
                 self.warning(path, finding.code, finding.message)
+        # A custom inspector may answer a plain list: then the class declares nothing.
+        declared_queue = getattr(inspection, "queue", "")
+        if "queue" in defaults and declared_queue:
+            what = f"{draft.executor_class}.queue"
+            draft.queue = self.queue_name(declared_queue, "specific.executor_class", what=what) or ""
+        declared_generation = getattr(inspection, "min_hardware_generation", "")
+        if "min_hardware_generation" in defaults and declared_generation:
+            what = f"{draft.executor_class}.min_hardware_generation"
+            checked = self.hardware_generation(declared_generation, "specific.executor_class", what=what)
+            draft.min_hardware_generation = checked or ""
 
     def parameter(self, name: Any, spec: Any, path: str) -> ParameterDraft | None:
         if not isinstance(name, str) or not LOCAL_NAME.match(name):
