@@ -70,3 +70,10 @@ def node_list() -> QuerySet[Node]:
         .annotate(alive=_alive(Q(last_seen__gte=since)))
         .prefetch_related(Prefetch("jobs", queryset=holding.order_by("pk"), to_attr="current_jobs"))
     )
+
+
+def node_held_job_id(node: Node) -> int | None:
+    """The job ``node`` holds now (created or running), read afresh: the lowest pk if, against the
+    rules, it holds several."""
+    held = Job.objects.filter(node=node, status__in=NODE_HOLDING_STATUSES).order_by("pk")
+    return held.values_list("pk", flat=True).first()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
@@ -27,7 +28,7 @@ from contracts.models import Hardware
 from runners.api.node_id import request_node
 from runners.capabilities import node_owner_q
 from runners.models import Node
-from runners.selectors import node_list
+from runners.selectors import node_held_job_id, node_list
 
 _time = serializers.DateTimeField()
 BIG_INT_MAX = 2**63 - 1
@@ -186,14 +187,18 @@ class NodeViewSet(mixins.RetrieveModelMixin, ResourceViewSet):
         """Remove a node of yours (admins: any); 409 while it holds an unfinished job (finish or release
         it first). The jobs it ran keep their history but no longer name it."""
         node = self.get_object()
-        current = node_representation(node)["current_job"]
-        if current is not None:
-            raise Conflict(
-                f"Node {node.pk} holds job {current}; finish or release it first.",
-                code="node_busy",
-                extra={"job": current},
-            )
-        node.delete()
+        with transaction.atomic():
+            # Under the node's row lock, which acquire also takes: no job can be acquired between
+            # the check and the delete.
+            Node.objects.select_for_update().filter(pk=node.pk).exists()
+            current = node_held_job_id(node)
+            if current is not None:
+                raise Conflict(
+                    f"Node {node.pk} holds job {current}; finish or release it first.",
+                    code="node_busy",
+                    extra={"job": current},
+                )
+            node.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses={200: None})

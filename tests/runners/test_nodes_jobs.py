@@ -14,12 +14,15 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from config.errors import Conflict
 from contracts.models import Hardware
 from contracts.services.catalogue_seed import catalogue_seed
 from jobtemplates.models import Job, JobTemplate
+from jobtemplates.services.jobs.nodes import job_acquire
 from jobtemplates.services.jobs.outputs import job_output_write
 from jobtemplates.services.templates import template_import
 from notifications.models import NotificationDelivery
+from runners.models import Node
 from tests.factories import JobFactory, UserFactory
 from tests.runners.launcher import (
     DOGS_TRAIN,
@@ -197,6 +200,17 @@ class TestAcquire:
         held, other = acquired(world), node_job(world)
         response = as_launcher(world).get(f"{JOBS}/{other.pk}/acquire")
         assert (response.status_code, response.json()["code"], response.json()["job"]) == (409, "node_busy", held.pk)
+
+    def test_a_node_removed_while_it_polls_acquires_nothing(self, world):
+        # The node's row is deleted between its lookup and its acquire (its owner removed it, or an
+        # admin did): a 409 naming that, never a foreign-key failure, and the job stays queued.
+        job = node_job(world)
+        Node.objects.filter(pk=world.node.pk).delete()
+        with pytest.raises(Conflict) as refused:
+            job_acquire(job=Job.objects.get(pk=job.pk), node=world.node)
+        assert refused.value.code == "node_removed"
+        job.refresh_from_db()
+        assert (job.node_id, job.status, job.claim_token) == (None, "created", None)
 
     def test_a_celery_job_cannot_be_acquired(self, world):
         job = JobFactory(template=world.noop, creator=world.launcher)

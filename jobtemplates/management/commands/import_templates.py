@@ -76,7 +76,8 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING(f"{count} warning(s) {code}{hint}"))
             if code == "executor_not_allowed":
                 self.stdout.write(
-                    "    those templates import as data; workers run only executors from EXECUTOR_ALLOWED_MODULES"
+                    "    those templates import as data: they run on UFDL job-launcher nodes (EXECUTOR_NODE_MODULES) "
+                    "or on workers allowed their module; each template's runnable_by says which"
                 )
         for file, error in errors.items():
             failed += 1

@@ -38,6 +38,7 @@ from jobtemplates.services.jobs.transitions import (
 from runners.capabilities import node_satisfies
 from runners.models import Node
 from runners.routing import NODE
+from runners.selectors import node_held_job_id
 
 UNFINISHED = (JobStatus.CREATED, JobStatus.RUNNING)
 
@@ -56,11 +57,6 @@ class NotNodeJob(Conflict):
 
 class NodeUnfit(Conflict):
     code = "node_unfit"
-
-
-def node_current_job_id(node: Node) -> int | None:
-    """The unfinished job ``node`` holds (UFDL's ``current_job``), if any."""
-    return Job.objects.filter(node=node, status__in=UNFINISHED).order_by("pk").values_list("pk", flat=True).first()
 
 
 def _held(job: Job, node: Node | None, *, what: str, admin: bool = False) -> None:
@@ -86,9 +82,6 @@ def job_acquire(*, job: Job, node: Node) -> Job:
         raise NotNodeJob(
             f"Job {job.pk} is run by {job.runner}, not by nodes.", extra={"runner": job.runner, "status": job.status}
         )
-    busy = node_current_job_id(node)
-    if busy is not None and busy != job.pk:
-        raise NodeBusy(f"Node {node.pk} already holds job {busy}; finish or release it first.", extra={"job": busy})
     needed = job.template.min_hardware_generation
     if not node_satisfies(node, needed):
         raise NodeUnfit(
@@ -98,6 +91,13 @@ def job_acquire(*, job: Job, node: Node) -> Job:
         )
     now = timezone.now()
     with transaction.atomic():
+        # The node's row lock serialises this node's acquires with each other (a node never holds two
+        # jobs) and with the node's deletion (which checks, under the same lock, that it holds none).
+        if not Node.objects.select_for_update().filter(pk=node.pk).exists():
+            raise Conflict(f"Node {node.pk} has been removed.", code="node_removed")
+        busy = node_held_job_id(node)
+        if busy is not None and busy != job.pk:
+            raise NodeBusy(f"Node {node.pk} already holds job {busy}; finish or release it first.", extra={"job": busy})
         taken = Job.objects.filter(
             pk=job.pk,
             runner=NODE,
