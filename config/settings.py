@@ -308,6 +308,10 @@ NOTIFICATION_WEBHOOK_TIMEOUT_SECONDS = env_float("NOTIFICATION_WEBHOOK_TIMEOUT_S
 # listed here, or NOTIFICATION_WEBHOOK_ALLOW_PRIVATE is set (a closed network where that is the point).
 NOTIFICATION_WEBHOOK_ALLOWED_HOSTS = env_list("NOTIFICATION_WEBHOOK_ALLOWED_HOSTS", [])
 NOTIFICATION_WEBHOOK_ALLOW_PRIVATE = env_bool("NOTIFICATION_WEBHOOK_ALLOW_PRIVATE", False)
+# Every webhook is signed (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature) with
+# the notification's own `secret`, else this one, else a key derived from SECRET_KEY (`manage.py
+# webhook_secret` prints the one in force). See docs/webhooks.md.
+NOTIFICATION_WEBHOOK_SECRET = env_str("NOTIFICATION_WEBHOOK_SECRET", "")
 # Websockets: "auto" polls the delivery records when the channel layer is in-memory (it cannot carry
 # events from worker processes), "poll" always, "layer" never; one query per interval and server process
 # however many listen. Deployments sharing a Redis use their own group prefix.

@@ -39,6 +39,7 @@ from jobtemplates.services.templates import (
     template_reinstate,
     template_soft_delete,
 )
+from notifications.kinds import redact_secrets
 
 
 class ImportForm(forms.Form):
@@ -369,9 +370,20 @@ class JobAdmin(JobProgressColumn, ReadOnlyModelAdmin):
             },
         ),
         ("Values", {"fields": ["input_values", "parameter_values", "resolved_parameters"]}),
-        ("Notifications", {"fields": ["notification_override", "child_notification_overrides"]}),
+        ("Notifications", {"fields": ["notification_overrides"]}),
     ]
-    readonly_fields = ["progress_percent"]  # not a field of the model (the page shows every field read-only)
+    # Not fields of the model (the page shows every field read-only).
+    readonly_fields = ["progress_percent", "notification_overrides"]
+
+    @admin.display(description="notification override, child overrides")
+    def notification_overrides(self, job: Job) -> str:
+        """Both overrides as JSON, webhook signing secrets hidden."""
+        return json.dumps(
+            {
+                "notification_override": redact_secrets(job.notification_override),
+                "child_notification_overrides": redact_secrets(job.child_notification_overrides),
+            }
+        )
 
     def get_inlines(self, request, obj):
         if obj is not None and obj.template.is_meta:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import admin
 
 from config.admin_base import ReadOnlyModelAdmin
+from notifications.kinds import redact_secrets
 from notifications.models import NotificationDelivery
 
 
@@ -18,7 +21,7 @@ class NotificationDeliveryAdmin(ReadOnlyModelAdmin):
         "job",
         "action",
         "kind",
-        "notification",
+        "notification_redacted",
         "content",
         "status",
         "attempts",
@@ -26,5 +29,12 @@ class NotificationDeliveryAdmin(ReadOnlyModelAdmin):
         "created_time",
         "sent_time",
     )
+    fields = readonly_fields
+
+    @admin.display(description="notification")
+    def notification_redacted(self, delivery: NotificationDelivery) -> str:
+        """The notification as given, a webhook's signing secret hidden."""
+        return json.dumps(redact_secrets(delivery.notification))
+
     # The job column shows its id: no join per row, and the change page links the job.
     show_full_result_count = False

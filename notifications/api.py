@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from notifications.kinds import redact_secrets
 from notifications.models import NotificationDelivery
 from notifications.selectors import job_delivery_list
 
@@ -30,6 +31,11 @@ class NotificationDeliverySerializer(serializers.ModelSerializer):
             "sent_time",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance: NotificationDelivery) -> dict:
+        data = super().to_representation(instance)
+        data["notification"] = redact_secrets(data["notification"])
+        return data
 
 
 def job_notifications(*, job) -> list[dict]:

@@ -25,7 +25,11 @@ class DeliveryFailed(Exception):
 
 def delivery_perform(*, delivery_id: int, last_attempt: bool) -> str:
     """Send delivery ``delivery_id``; returns its status afterwards (``gone`` if it no longer exists)."""
-    delivery = NotificationDelivery.objects.filter(pk=delivery_id).only("pk", "kind", "content", "status").first()
+    delivery = (
+        NotificationDelivery.objects.filter(pk=delivery_id)
+        .only("pk", "kind", "notification", "content", "status")
+        .first()
+    )
     if delivery is None:
         return "gone"
     if delivery.status != DeliveryStatus.PENDING or delivery.kind not in SENDERS:
@@ -33,7 +37,9 @@ def delivery_perform(*, delivery_id: int, last_attempt: bool) -> str:
     pending = NotificationDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING)
     pending.update(attempts=F("attempts") + 1)
     try:
-        SENDERS[delivery.kind](delivery.content)
+        SENDERS[delivery.kind](
+            delivery.content, message_id=f"delivery-{delivery.pk}", notification=delivery.notification
+        )
     except Exception as error:
         message = f"{type(error).__name__}: {error}"[:ERROR_MAX_CHARS]
         if last_attempt or isinstance(error, PermanentFailure):

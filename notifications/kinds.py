@@ -26,6 +26,9 @@ KIND_NAMES = ("print", "email", "websocket", "webhook")
 OVERRIDE_KEYS = {"keep_default", "actions"}
 EMAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
 WEBHOOK_URL = re.compile(r"^https?://[^\s/]+\S*$")
+# A webhook may carry its own signing secret (write-only: answered as REDACTED).
+WEBHOOK_SECRET_MIN_CHARS, WEBHOOK_SECRET_MAX_CHARS = 16, 256
+REDACTED = "********"
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class NotificationProblem:
 KINDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "print": (frozenset({"message"}), frozenset()),
     "email": (frozenset({"subject", "body"}), frozenset({"to", "cc", "bcc"})),
-    "webhook": (frozenset({"url"}), frozenset()),
+    "webhook": (frozenset({"url"}), frozenset({"secret"})),
     "websocket": (frozenset(), frozenset()),
 }
 
@@ -138,9 +141,35 @@ def _field_value(kind: str, key: str, value: Any, path: str, problems: list[Noti
     if not isinstance(value, str):
         problems.append(NotificationProblem(path, "wrong_type", f"{key} must be a string"))
         return None
-    if kind == "webhook" and not WEBHOOK_URL.match(value):
+    if kind == "webhook" and key == "url" and not WEBHOOK_URL.match(value):
         problems.append(NotificationProblem(path, "invalid_value", "url must be an http(s) URL"))
         return None
+    if (
+        kind == "webhook"
+        and key == "secret"
+        and not (WEBHOOK_SECRET_MIN_CHARS <= len(value) <= WEBHOOK_SECRET_MAX_CHARS)
+    ):
+        problems.append(
+            NotificationProblem(
+                path,
+                "invalid_value",
+                f"a webhook's signing secret has {WEBHOOK_SECRET_MIN_CHARS} to {WEBHOOK_SECRET_MAX_CHARS} characters",
+            )
+        )
+        return None
+    return value
+
+
+def redact_secrets(value: Any) -> Any:
+    """``value`` (a notification, an override, a job's child overrides: any JSON) with every webhook's
+    signing ``secret`` replaced by ``REDACTED``: secrets are write-only, never answered."""
+    if isinstance(value, dict):
+        redacted = {key: redact_secrets(item) for key, item in value.items()}
+        if "url" in value and "secret" in value:
+            redacted["secret"] = REDACTED
+        return redacted
+    if isinstance(value, list):
+        return [redact_secrets(item) for item in value]
     return value
 
 

@@ -6,9 +6,14 @@ exception is worth another attempt.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 import ipaddress
 import json
 import socket
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -16,13 +21,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.utils.crypto import salted_hmac
 
 
 class PermanentFailure(Exception):
     """The delivery cannot succeed as it is: retrying would only repeat the failure."""
 
 
-def send_email(content: dict[str, Any]) -> None:
+def send_email(content: dict[str, Any], **_: Any) -> None:
     if not (content["to"] or content["cc"] or content["bcc"]):
         raise PermanentFailure("no recipient: the notification has no `to` and the job's creator no email address")
     message = EmailMessage(
@@ -68,15 +74,48 @@ def check_webhook_target(url: str) -> None:
             )
 
 
-def send_webhook(content: dict[str, Any]) -> None:
-    """POST the notification data as JSON; any 2xx answer is success. The timeout bounds connecting
+def webhook_secret(notification: dict[str, Any] | None = None) -> bytes:
+    """The key a webhook is signed with: the notification's own ``secret`` when it gave one, else the
+    deployment's NOTIFICATION_WEBHOOK_SECRET, else one derived from SECRET_KEY (``manage.py
+    webhook_secret`` prints it). A ``whsec_`` secret is base64 (Standard Webhooks' form)."""
+    secret = (notification or {}).get("secret") or settings.NOTIFICATION_WEBHOOK_SECRET
+    if not secret:
+        return salted_hmac("notifications.webhook-secret", "v1", algorithm="sha256").hexdigest().encode()
+    if secret.startswith("whsec_"):
+        try:
+            return base64.b64decode(secret[len("whsec_") :], validate=True)
+        except binascii.Error:
+            pass
+    return secret.encode()
+
+
+def webhook_signature_headers(*, message_id: str, body: bytes, key: bytes, timestamp: int) -> dict[str, str]:
+    """Standard Webhooks' headers (standardwebhooks.com): ``webhook-signature`` is ``v1,`` and the
+    base64 HMAC-SHA256, under ``key``, of ``{webhook-id}.{webhook-timestamp}.{body}``. A receiver
+    recomputes it, compares in constant time and refuses timestamps far from its clock (replays)."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    signature = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return {"webhook-id": message_id, "webhook-timestamp": str(timestamp), "webhook-signature": f"v1,{signature}"}
+
+
+def send_webhook(content: dict[str, Any], *, message_id: str, notification: dict[str, Any] | None = None) -> None:
+    """POST the notification data as JSON, signed; any 2xx answer is success. ``message_id`` is the
+    same on every attempt of one delivery, so a receiver can drop repeats. The timeout bounds connecting
     and each read; the task's time limit bounds the whole."""
     check_webhook_target(content["url"])
+    body = json.dumps(content["payload"]).encode()
+    signature = webhook_signature_headers(
+        message_id=message_id, body=body, key=webhook_secret(notification), timestamp=int(time.time())
+    )
     request = urllib.request.Request(
         content["url"],
-        data=json.dumps(content["payload"]).encode(),
+        data=body,
         method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "jobtemplate-service-notifications"},
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "jobtemplate-service-notifications",
+            **signature,
+        },
     )
     try:
         with _opener.open(request, timeout=settings.NOTIFICATION_WEBHOOK_TIMEOUT_SECONDS) as response:
@@ -88,4 +127,6 @@ def send_webhook(content: dict[str, Any]) -> None:
         raise
 
 
+# kind → sender(content, *, message_id, notification): what the delivery stored, its stable id, and
+# the notification object as given (a webhook's own secret lives there, never in the content).
 SENDERS = {"email": send_email, "webhook": send_webhook}

@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from jobtemplates.models import Job, JobOutput
+from notifications.kinds import redact_secrets
 
 _time = serializers.DateTimeField()
 
@@ -56,8 +57,9 @@ def job_representation(job: Job, viewer=None) -> dict[str, Any]:
         "project": job.project_id,
     }
     if may_see_notifications(job, viewer):
-        data["notification_override"] = job.notification_override
-        data["child_notification_overrides"] = job.child_notification_overrides
+        # Webhook signing secrets are write-only.
+        data["notification_override"] = redact_secrets(job.notification_override)
+        data["child_notification_overrides"] = redact_secrets(job.child_notification_overrides)
     return data
 
 

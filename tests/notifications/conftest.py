@@ -100,6 +100,7 @@ class WebhookServer:
                     {
                         "path": self.path,
                         "headers": dict(self.headers),
+                        "body": body,
                         "json": json.loads(body or b"null"),
                         "time": time.monotonic(),
                     }

@@ -4,10 +4,15 @@ and a failed delivery that never changes the job."""
 
 from __future__ import annotations
 
+import base64
+import io
+import json
 import time
+from pathlib import Path
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 
 from jobtemplates.models import JobStatus
 from notifications.delivery import DeliveryFailed, delivery_perform
@@ -162,6 +167,68 @@ class TestWebhook:
         assert delivery_perform(delivery_id=delivery.pk, last_attempt=True) == "failed"
         delivery.refresh_from_db()
         assert "Connection refused" in delivery.error or "ConnectionRefused" in delivery.error
+
+
+def documented_verify():
+    """The verification example of docs/webhooks.md, run as a receiver would run it."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "webhooks.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(code, namespace)  # noqa: S102 - our own documentation's example
+    return namespace["verify"]
+
+
+class TestSignatures:
+    def test_every_webhook_is_signed_with_the_deployment_secret(self, templates, user, webhook_server, settings):
+        settings.NOTIFICATION_WEBHOOK_SECRET = "deployment-secret-for-tests"
+        job = make_job(templates["noop"], user, status=JobStatus.FINISHED)
+        delivery = delivery_for(job, {"url": webhook_server.url})
+        assert deliver_notification_task(delivery_id=delivery.pk) == "sent"
+        [request] = webhook_server.requests
+        headers = {key.lower(): value for key, value in request["headers"].items()}
+        assert headers["webhook-id"] == f"delivery-{delivery.pk}"
+        assert abs(int(headers["webhook-timestamp"]) - time.time()) < 60
+        verify = documented_verify()
+        assert verify(headers, request["body"], b"deployment-secret-for-tests")
+        # Anything else fails: another key, a changed body, a replay.
+        assert not verify(headers, request["body"], b"another-secret")
+        assert not verify(headers, request["body"] + b" ", b"deployment-secret-for-tests")
+        stale = {**headers, "webhook-timestamp": str(int(time.time()) - 3600)}
+        assert not verify(stale, request["body"], b"deployment-secret-for-tests")
+
+    def test_a_notification_s_own_secret_wins_and_is_never_answered(self, templates, user, webhook_server, client):
+        own = "whsec_" + base64.b64encode(b"a-key-of-this-webhook-only").decode()
+        job = make_job(templates["noop"], user, status=JobStatus.FINISHED)
+        delivery = delivery_for(job, {"url": webhook_server.url, "secret": own})
+        assert deliver_notification_task(delivery_id=delivery.pk) == "sent"
+        [request] = webhook_server.requests
+        headers = {key.lower(): value for key, value in request["headers"].items()}
+        assert documented_verify()(headers, request["body"], b"a-key-of-this-webhook-only")
+        assert own.encode() not in request["body"]
+        # Write-only: the job, its notification records and the delivery's content never carry it.
+        client.force_login(user)
+        answers = [client.get(f"/v1/jobs/{job.pk}").content, client.get(f"/v1/jobs/{job.pk}/notifications").content]
+        assert all(answer and own.encode() not in answer for answer in answers)
+        assert client.get(f"/v1/jobs/{job.pk}").json()["notification_override"]["actions"]["on_finish"] == [
+            {"url": webhook_server.url, "secret": "********"}
+        ]
+        assert own not in json.dumps(NotificationDelivery.objects.get(pk=delivery.pk).content)
+
+    def test_without_any_secret_the_key_derives_from_secret_key_and_the_command_prints_it(
+        self, templates, user, webhook_server, settings
+    ):
+        settings.NOTIFICATION_WEBHOOK_SECRET = ""
+        job = make_job(templates["noop"], user, status=JobStatus.FINISHED)
+        deliver_notification_task(delivery_id=delivery_for(job, {"url": webhook_server.url}).pk)
+        [request] = webhook_server.requests
+        headers = {key.lower(): value for key, value in request["headers"].items()}
+        printed = io.StringIO()
+        call_command("webhook_secret", stdout=printed, stderr=io.StringIO())
+        assert documented_verify()(headers, request["body"], printed.getvalue().strip().encode())
+        settings.SECRET_KEY = "another-deployment-" + "x" * 40
+        other = io.StringIO()
+        call_command("webhook_secret", stdout=other, stderr=io.StringIO())
+        assert other.getvalue() != printed.getvalue()
 
 
 class TestIdempotence:

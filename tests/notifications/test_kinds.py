@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from notifications.kinds import kind_of, merge_actions, parse_actions, parse_notification, parse_override
+from notifications.kinds import (
+    kind_of,
+    merge_actions,
+    parse_actions,
+    parse_notification,
+    parse_override,
+    redact_secrets,
+)
 
 
 def parse(raw):
@@ -84,6 +91,10 @@ class TestKinds:
             ({"url": "file:///etc/passwd"}, [("n.url", "invalid_value")]),
             ({"url": "ftp://x"}, [("n.url", "invalid_value")]),
             ({"message": "m", "suppress_for_parent": "yes"}, [("n.suppress_for_parent", "wrong_type")]),
+            ({"url": "https://x.org/h", "secret": "short"}, [("n.secret", "invalid_value")]),
+            ({"url": "https://x.org/h", "secret": "s" * 257}, [("n.secret", "invalid_value")]),
+            ({"url": "https://x.org/h", "secret": 12345678901234567}, [("n.secret", "wrong_type")]),
+            ({"subject": "s", "body": "b", "secret": "s" * 20}, [("n.secret", "unknown_key")]),
         ],
     )
     def test_problems_have_paths(self, raw, problems):
@@ -107,6 +118,19 @@ class TestKinds:
             ("notification_override.actions.on_lunch", "unknown_action"),
             ("notification_override.actions.on_error", "wrong_type"),
         ]
+
+
+class TestSecrets:
+    def test_a_webhook_keeps_its_secret_and_representations_hide_it(self):
+        parsed, problems = parse({"url": "https://x.org/h", "secret": "s" * 16})
+        assert problems == [] and parsed.get("secret") == "s" * 16
+        override = {"actions": {"on_finish": [{"url": "https://x.org/h", "secret": "s" * 16}, {"message": "m"}]}}
+        assert redact_secrets(override) == {
+            "actions": {"on_finish": [{"url": "https://x.org/h", "secret": "********"}, {"message": "m"}]}
+        }
+        children = {"train": override, "predict": {"actions": {}}}
+        assert redact_secrets(children)["train"]["actions"]["on_finish"][0]["secret"] == "********"
+        assert redact_secrets(None) is None and override["actions"]["on_finish"][0]["secret"] == "s" * 16
 
 
 DEFAULTS = {
