@@ -7,4 +7,4 @@ RUN pip install --no-cache-dir --upgrade pip
 COPY . .
 RUN pip install --no-cache-dir -e . && python manage.py collectstatic --noinput --verbosity 0
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "config.asgi:application"]
+CMD ["python", "-m", "config.server", "-b", "0.0.0.0", "-p", "8000", "config.asgi:application"]

@@ -25,7 +25,7 @@ def test_compose_has_the_services_and_volumes(compose):
         assert environment["DATABASE_URL"].startswith("postgres://")
         assert environment["CELERY_BROKER_URL"].startswith("redis://")
         assert "media:/data/media" in services[name]["volumes"]
-    assert services["web"]["command"][:1] == ["daphne"]  # ASGI: HTTP and websockets
+    assert services["web"]["command"][:3] == ["python", "-m", "config.server"]  # daphne: HTTP and websockets
     assert "worker" in services["worker"]["command"] and "beat" in services["beat"]["command"]
     assert "pgdata:/var/lib/postgresql/data" in services["postgres"]["volumes"]
 

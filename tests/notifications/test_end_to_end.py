@@ -177,7 +177,7 @@ def daphne(worker, tmp_path):
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+        [sys.executable, "-m", "config.server", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
         cwd=REPO,
         env=env,
         stdout=log,

@@ -27,7 +27,8 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, concurrency: int, no_worker: bool, **options) -> None:
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         python = sys.executable
-        commands = {"web": [python, "-m", "daphne", "-b", host, "-p", str(port), "config.asgi:application"]}
+        # config.server: daphne that exits within SERVER_GRACEFUL_TIMEOUT_SECONDS of SIGTERM.
+        commands = {"web": [python, "-m", "config.server", "-b", host, "-p", str(port), "config.asgi:application"]}
         if not no_worker:
             commands["worker"] = [
                 python,
