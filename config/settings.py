@@ -82,7 +82,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost, sync: the view's work stops when its client goes or REQUEST_TIMEOUT_SECONDS pass
+    # (config/interrupts.py). Being sync here also runs the middleware above in one thread under ASGI.
+    "config.interrupts.RequestWorkMiddleware",
 ]
+
+# --- request interruption ---
+# A request still running after this long is stopped (its statement cancelled, its transaction rolled
+# back) and answered 503; 0: no limit. A request whose client disconnects is stopped at once (ASGI).
+REQUEST_TIMEOUT_SECONDS = env_float("REQUEST_TIMEOUT_SECONDS", 120.0)
 
 ROOT_URLCONF = "config.urls"
 # Every route answers with and without a trailing slash; never redirect.
