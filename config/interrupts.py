@@ -57,6 +57,11 @@ class RequestTimedOut(RequestInterrupted):  # noqa: N818
         super().__init__("timeout")
 
 
+class ServerStopping(RequestInterrupted):  # noqa: N818
+    def __init__(self) -> None:
+        super().__init__("server_stopping")
+
+
 class RequestWork:
     """One request's work: the thread running it and that thread's database connections."""
 
@@ -70,11 +75,13 @@ class RequestWork:
         with self.lock:
             self.thread_id = threading.get_ident()
             self.databases = [connections[alias] for alias in connections]
+        _running.add(self)
 
     def leave(self) -> None:
         with self.lock:
             self.thread_id = None
             self.databases = []
+        _running.discard(self)
 
     def interrupt(self, exception: type[RequestInterrupted]) -> bool:
         """Stop the work if it still runs; whether it did."""
@@ -88,6 +95,20 @@ class RequestWork:
                 ctypes.c_ulong(self.thread_id), ctypes.py_object(exception)
             )
             return raised == 1
+
+
+# The work of this process's requests that runs now (config.server waits for it to end on SIGTERM).
+_running: set[RequestWork] = set()
+
+
+def running_requests() -> int:
+    """How many requests this process is working on now."""
+    return len(_running)
+
+
+def interrupt_all(exception: type[RequestInterrupted]) -> int:
+    """Stop every request this process is working on; how many were stopped."""
+    return sum(work.interrupt(exception) for work in list(_running))
 
 
 def _cancel_statement(database) -> None:
@@ -166,10 +187,10 @@ class RequestWorkMiddleware:
                 database.close()
             from config.api.exception_handler import error_body
 
-            if interrupted.reason == "timeout":
-                detail = f"The request took longer than REQUEST_TIMEOUT_SECONDS ({timeout:g} s) and was stopped."
-            else:
-                detail = "The client went away; the request was stopped."
+            detail = {
+                "timeout": f"The request took longer than REQUEST_TIMEOUT_SECONDS ({timeout:g} s) and was stopped.",
+                "server_stopping": "The server is stopping; the request was stopped. Send it again.",
+            }.get(interrupted.reason, "The client went away; the request was stopped.")
             return JsonResponse(
                 error_body(detail=detail, code="request_interrupted", reason=interrupted.reason), status=503
             )

@@ -3,8 +3,10 @@ records how it ended in ``ENDED`` and sets ``STARTED`` once it is working."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from pathlib import Path
 
 from django.db import connection, transaction
 from django.http import HttpResponse
@@ -19,6 +21,8 @@ ENDED: list[str] = []
 def _recording(work):
     def view(request):
         STARTED.set()
+        if os.environ.get("SLOW_VIEW_MARKER"):  # a server process tells its test it has started
+            Path(os.environ["SLOW_VIEW_MARKER"]).touch()
         try:
             work()
         except BaseException as stopped:
@@ -57,4 +61,5 @@ urlpatterns = [
     path("spin", _recording(spin)),
     path("sleep-in-database", _recording(sleep_in_database)),
     path("write-then-spin", _recording(write_then_spin)),
+    path("quick", lambda request: HttpResponse("quick")),
 ]
