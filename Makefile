@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev serve check lint bench clean
+.PHONY: run test install install-dev serve check lint bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,17 @@ test: install-dev
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# A larger schemathesis run than the suite's (tests/config/test_schema_fuzz.py): every operation of /v1/schema,
+# FUZZ_MAX_EXAMPLES generated requests each, sent as an admin and as a plain user. Prints its figures; each
+# failure's first request goes to FUZZ_REPORT (one JSON line per operation and check).
+FUZZ_MAX_EXAMPLES ?= 30
+FUZZ_SEED ?= 12
+FUZZ_REPORT ?= var/fuzz-report.jsonl
+fuzz: install-dev
+	rm -f $(FUZZ_REPORT)
+	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) FUZZ_REPORT=$(FUZZ_REPORT) \
+		$(BIN)/python -m pytest -q -p no:logging tests/config/test_schema_fuzz.py $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

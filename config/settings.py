@@ -75,7 +75,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # URL length, NUL characters in the path and query, the body's size: before anything reads them.
+    "config.http_limits.middleware.RequestLimitsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A refused, stalled or timed-out database: 503 with the envelope from plain Django views too.
+    "config.db_faults.DatabaseFaultMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -134,6 +138,23 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- database faults and idempotency ---
+# A database that refuses or stalls answers 503 (config/db_faults.py) instead of hanging: PostgreSQL
+# connections give up after DB_CONNECT_TIMEOUT_SECONDS (libpq counts whole seconds, at least 2), and
+# statements after DB_STATEMENT_TIMEOUT_MS (0: no limit) in the web server and workers alike (a worker
+# running a long executor holds no statement); `manage.py migrate` runs without a statement timeout.
+DB_CONNECT_TIMEOUT_SECONDS = env_int("DB_CONNECT_TIMEOUT_SECONDS", 3)
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 30_000)
+DB_RETRY_AFTER_SECONDS = env_int("DB_RETRY_AFTER_SECONDS", 5)
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT_SECONDS)
+    if DB_STATEMENT_TIMEOUT_MS:
+        _statement_timeout = f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
+        _db_options["options"] = f"{_statement_timeout} {_db_options.get('options', '')}".strip()
+# create-job's Idempotency-Key: the same key (per user) answers the same job for this long.
+IDEMPOTENCY_KEY_TTL_SECONDS = env_int("IDEMPOTENCY_KEY_TTL_SECONDS", 24 * 60 * 60)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -171,8 +192,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
         "config.api.parsers.StrictJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "config.api.parsers.FormParser",
+        "config.api.parsers.MultiPartParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "config.api.pagination.PageNumberPagination",
     "PAGE_SIZE": env_int("API_PAGE_SIZE", 50),
@@ -249,6 +270,8 @@ NODE_STALE_SECONDS = env_float("NODE_STALE_SECONDS", 300.0)
 NODE_TOUCH_SECONDS = env_float("NODE_TOUCH_SECONDS", 5.0)
 # The largest job output a node may upload in one request.
 JOB_OUTPUT_MAX_BYTES = env_int("JOB_OUTPUT_MAX_BYTES", 2 * 1024 * 1024 * 1024)
+# The largest progress data (as JSON) a node may report with its progress; it is kept on the job row.
+JOB_PROGRESS_DATA_MAX_BYTES = env_int("JOB_PROGRESS_DATA_MAX_BYTES", 64 * 1024)
 # Checks an executor class at template import (keeps jobtemplates from importing the worker side).
 EXECUTOR_INSPECTOR = "executors.loading.inspect_executor_class"
 # The runner: heartbeat and progress writes of running jobs, cancellation grace, time limits.
@@ -268,6 +291,31 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Schemas of PK/Name/JobOutput types list the caller's visible rows up to this many.
 TYPE_ENUM_CAP = env_int("TYPE_ENUM_CAP", 100)
+
+# --- domain limits ---
+# What one request may ask of the domain code (issue 12): filter expressions (every sub-expression
+# counts) and order_by entries of one ``POST …/list``; type strings' length and nesting; free text.
+# SQLite refuses a WHERE nested past 1000 levels (its ANDs nest one per expression): keep it below.
+FILTER_MAX_EXPRESSIONS = env_int("FILTER_MAX_EXPRESSIONS", 500)
+FILTER_MAX_ORDER_BY = env_int("FILTER_MAX_ORDER_BY", 16)
+FILTER_MAX_TO_MANY_EXPRESSIONS = env_int("FILTER_MAX_TO_MANY_EXPRESSIONS", 20)
+TYPE_STRING_MAX_CHARS = env_int("TYPE_STRING_MAX_CHARS", 4096)
+TYPE_MAX_DEPTH = env_int("TYPE_MAX_DEPTH", 32)
+TEXT_FIELD_MAX_CHARS = env_int("TEXT_FIELD_MAX_CHARS", 10_000)
+
+# --- request limits ---
+# Bounded cost per request (config/http_limits): JSON and form bodies past REQUEST_JSON_MAX_BYTES and any
+# body past REQUEST_BODY_MAX_BYTES are a 413 (raw uploads keep their own caps below that: DATASET_FILE_MAX_BYTES,
+# JOB_OUTPUT_MAX_BYTES); a URL (path and query) past REQUEST_MAX_URL_BYTES a 414; JSON nested deeper than
+# REQUEST_JSON_MAX_DEPTH a 400. The largest real template import is ~11 KB and nests 7 levels.
+REQUEST_JSON_MAX_BYTES = env_int("REQUEST_JSON_MAX_BYTES", 4 * 1024 * 1024)
+REQUEST_JSON_MAX_DEPTH = env_int("REQUEST_JSON_MAX_DEPTH", 64)
+REQUEST_MAX_URL_BYTES = env_int("REQUEST_MAX_URL_BYTES", 8192)
+# The largest upload (a dataset file or archive, a job output) plus room for multipart framing and fields.
+REQUEST_BODY_MAX_BYTES = env_int(
+    "REQUEST_BODY_MAX_BYTES",
+    max(DATASET_FILE_MAX_BYTES, JOB_OUTPUT_MAX_BYTES) + DATA_UPLOAD_MAX_MEMORY_SIZE + 2**20,
+)
 
 # --- Channels -------------------------------------------------------------------------------------
 CHANNEL_REDIS_URL = os.environ.get("CHANNEL_REDIS_URL") or (

@@ -8,7 +8,12 @@ class ContractsConfig(AppConfig):
     verbose_name = "Catalogue, types and contracts"
 
     def ready(self) -> None:
+        from django.conf import settings
         from django.db.models.signals import post_migrate
+
+        from contracts.types.limits import configure
+
+        configure(max_chars=settings.TYPE_STRING_MAX_CHARS, max_depth=settings.TYPE_MAX_DEPTH)
 
         from contracts.services.registry_sync import sync_registries_after_migrate
 

@@ -28,10 +28,13 @@ def run_job_task(self, job_id: int) -> str:
 
 @shared_task(name="executors.reap_jobs", acks_late=True, ignore_result=True, expires=60)
 def reap_jobs_task() -> dict:
+    """One reaper pass; ``skipped`` when another pass (another beat, a manual call) was running."""
     report = jobs_reap()
     return {
         "requeued": report.requeued,
         "errored": report.errored,
         "resent": report.resent,
         "released": report.released,
+        "pruned_keys": report.pruned_keys,
+        "skipped": report.skipped,
     }

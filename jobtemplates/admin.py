@@ -23,6 +23,7 @@ from config.admin_base import ReadOnlyInline, ReadOnlyModelAdmin, SoftDeleteStat
 from config.errors import ApplicationError
 from jobtemplates.graph_svg import render_graph_svg
 from jobtemplates.models import (
+    IdempotencyKey,
     Job,
     JobOutput,
     JobTemplate,
@@ -399,3 +400,14 @@ class JobOutputAdmin(OutputDownloadColumn, ReadOnlyModelAdmin):
     search_fields = ["=job__id", "name", "type"]
     fields = ["job", "name", "type", "size", "source", "creation_time", "deletion_time", "download"]
     readonly_fields = ["download"]  # not a field of the model (the page shows every field read-only)
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(ReadOnlyModelAdmin):
+    """create-job's Idempotency-Keys (written with their jobs; pruned by the reaper after a day)."""
+
+    list_display = ["key", "user", "job", "creation_time"]
+    list_select_related = ["user", "job"]
+    search_fields = ["=key", "user__username", "=job__id"]
+    fields = ["key", "user", "job", "fingerprint", "creation_time"]
+    readonly_fields = fields

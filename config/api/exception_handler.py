@@ -1,8 +1,10 @@
 """One exception handler: every error becomes ``{"detail", "code", "errors": [...]}``.
 
-It renders our ``ApplicationError``s, DRF's exceptions (validation, auth, parse, 404, 405, 415 …) and
+It renders our ``ApplicationError``s, DRF's exceptions (validation, auth, parse, 404, 405, 415 …),
 the database errors a client could still provoke (a protected row, a uniqueness race, a value out of
-range), so that nothing a client sends turns into a 500.
+range), so that nothing a client sends turns into a 500, and database faults (refused, stalled, timed
+out: a 503 with ``Retry-After``, config/db_faults.py), wherever in the view they happen (authentication
+included).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from config.db_faults import database_fault, database_fault_body, retry_after_header
 from config.errors import ApplicationError, Problem, join_path, problems_summary
 
 logger = logging.getLogger(__name__)
@@ -52,7 +55,7 @@ def flatten_drf_detail(detail: Any, path: str = "") -> list[Problem]:
         for key, value in detail.items():
             if key in ("non_field_errors", "detail"):
                 key_path = path
-            elif isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+            elif isinstance(key, int) or (isinstance(key, str) and key.isascii() and key.isdigit()):
                 key_path = join_path(path, int(key))  # a list field's item: permissions[1]
             else:
                 key_path = join_path(path, str(key))
@@ -131,4 +134,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         logger.info("data error answered as 400: %s", exc)
         set_rollback()
         return Response(error_body(detail="A value is out of range or malformed.", code="invalid_value"), status=400)
+    fault = database_fault(exc)
+    if fault is not None:
+        set_rollback()
+        return Response(database_fault_body(*fault), status=503, headers=retry_after_header())
     return None

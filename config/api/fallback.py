@@ -2,6 +2,8 @@
 
 from django.http import JsonResponse
 
+from config.db_faults import current_database_fault_response
+
 
 def _envelope(detail: str, code: str, status: int) -> JsonResponse:
     return JsonResponse({"detail": detail, "code": code, "errors": []}, status=status)
@@ -20,4 +22,6 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
-    return _envelope("Internal server error; the failure was logged.", "server_error", 500)
+    # A database fault outside any view (a middleware saving the session) is a 503, not a crash.
+    fault = current_database_fault_response()
+    return fault or _envelope("Internal server error; the failure was logged.", "server_error", 500)

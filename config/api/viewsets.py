@@ -22,25 +22,6 @@ from config.api.permissions import ActionPermissions
 from config.errors import MalformedRequest, Problem
 from config.softdelete import hard_delete, reinstate, soft_delete
 
-FILTER_SPEC_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "expressions": {"type": "array", "items": {"type": "object"}},
-        "order_by": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "field": {"type": "string"},
-                    "ascending": {"type": "boolean"},
-                    "nulls_first": {"type": "boolean"},
-                },
-            },
-        },
-        "include_inactive": {"type": "boolean"},
-    },
-}
-
 
 def request_json_object(request: Request, *, empty: Any = None) -> Any:
     """The body as parsed JSON; no body at all gives ``empty``. Form-encoded bodies are refused."""
@@ -66,6 +47,29 @@ class ResourceViewSet(viewsets.GenericViewSet):
     # query parameter of GET lists → a name in filter_fields (exact match)
     query_filters: dict[str, str] = {}
 
+    @property
+    def allowed_methods(self) -> list[str]:
+        """The methods this route serves for this caller (``Allow`` of OPTIONS and 405 answers): not those whose
+        action is refused to everyone (``denied_actions``), nor admin actions for anyone but an admin."""
+        methods = super().allowed_methods
+        action_map = getattr(self, "action_map", None) or {}
+        # The caller as already authenticated (never authenticate here: a bad token must not raise now).
+        user = getattr(getattr(self, "request", None), "_user", None)
+        is_admin = bool(user is not None and user.is_authenticated and user.is_staff)
+        refused = {
+            method.upper()
+            for method, action in action_map.items()
+            if action in self.denied_actions or (action in self.admin_actions and not is_admin)
+        }
+        return [method for method in methods if method not in refused]
+
+    def finalize_response(self, request: Request, response: Response, *args, **kwargs) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # DRF fills in Allow before authenticating; now the caller is known (or known to be anonymous).
+        if response.has_header("Allow"):
+            response["Allow"] = ", ".join(self.allowed_methods)
+        return response
+
     def list_queryset(self, *, include_inactive: bool) -> QuerySet:
         """Rows a list shows: the visible ones, soft-deleted ones only when asked for."""
         queryset = self.get_queryset()
@@ -73,9 +77,9 @@ class ResourceViewSet(viewsets.GenericViewSet):
             queryset = queryset.filter(deletion_time__isnull=True)
         return queryset
 
+    # The body's schema (the filter spec, naming this resource's fields) comes from config.api.schema.
     @extend_schema(
-        request={"application/json": FILTER_SPEC_SCHEMA},
-        description="List the visible rows matching a filter spec (every key optional). Answers a bare array.",
+        description="List the visible rows matching a filter spec (every key optional). Answers a bare array."
     )
     @action(detail=False, methods=["post"], url_path="list", url_name="filter-list")
     def filter_list(self, request: Request) -> Response:

@@ -10,6 +10,7 @@ from contracts.types.registry import RowField, TypeClass, TypeParameter, registe
 from contracts.types.schemas import (
     any_json_schema,
     array_schema,
+    integer_schema,
     json_type_schema,
     map_schema,
     reference_schema,
@@ -69,7 +70,7 @@ register_type_class(
 # Values ------------------------------------------------------------------------------------------
 
 register_type_class(TypeClass("str", f"{_BASE}.String", ("ValueType",), schema=json_type_schema("string")))
-register_type_class(TypeClass("int", f"{_BASE}.Integer", ("ValueType",), schema=json_type_schema("integer")))
+register_type_class(TypeClass("int", f"{_BASE}.Integer", ("ValueType",), schema=integer_schema))
 register_type_class(TypeClass("float", f"{_BASE}.Float", ("ValueType",), schema=json_type_schema("number")))
 register_type_class(TypeClass("bool", f"{_BASE}.Boolean", ("ValueType",), schema=json_type_schema("boolean")))
 

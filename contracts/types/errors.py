@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from contracts.types.limits import LIMITS
+
+SHOWN_HEAD_CHARS = 80
+"""How much of an over-long string an error message shows."""
+
 
 class ParseError(ValueError):
     """Base of the parse errors: ``Error parsing <subject> "<text>": <cause>``.
@@ -16,14 +21,18 @@ class ParseError(ValueError):
     code = "parse_error"
     subject = "string"
 
-    REASONS = frozenset({"syntax", "unknown_name", "unknown_contract", "arity", "bound", "literal_argument"})
+    REASONS = frozenset(
+        {"syntax", "unknown_name", "unknown_contract", "arity", "bound", "literal_argument", "too_long", "too_deep"}
+    )
 
     def __init__(self, text: str, cause: str, *, reason: str = "syntax", position: int | None = None) -> None:
         self.text = text
         self.cause = cause
         self.reason = reason
         self.position = position
-        super().__init__(f'Error parsing {self.subject} "{text}": {cause}')
+        # A string over the length limit is shown by its head: the message must not carry megabytes.
+        shown = text if len(text) <= LIMITS.max_chars else f"{text[:SHOWN_HEAD_CHARS]}…"
+        super().__init__(f'Error parsing {self.subject} "{shown}": {cause}')
 
     def __reduce__(self) -> tuple[Callable[..., ParseError], tuple[type[ParseError], str, str, str, int | None]]:
         return (_rebuild_error, (type(self), self.text, self.cause, self.reason, self.position))

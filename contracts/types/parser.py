@@ -14,6 +14,7 @@ from typing import NoReturn
 
 from contracts.types.errors import TypeParseError
 from contracts.types.grammar import CLOSE, COMMA, END, OPEN, STRING, WORD, Token, describe_token, tokenize
+from contracts.types.limits import LIMITS
 from contracts.types.registry import _TYPE_CLASSES, TypeClass, TypeParameter
 from contracts.types.subtyping import is_subtype
 from contracts.types.values import LiteralType, LiteralValue, NamedType, Type
@@ -80,13 +81,22 @@ def make_literal(value: LiteralValue) -> LiteralType:
 class _Parser:
     """One parse of one string: the token list and a cursor."""
 
-    __slots__ = ("text", "tokens", "index", "variables")
+    __slots__ = ("text", "tokens", "index", "variables", "depth", "max_depth")
 
     def __init__(self, text: str, variables: Mapping[str, Type] | None = None) -> None:
         self.text = text
+        max_chars = LIMITS.max_chars
+        if len(text) > max_chars:
+            # Before tokenizing: the cost of a refused string does not grow with it.
+            self.fail(
+                f"at most {max_chars} characters (TYPE_STRING_MAX_CHARS); this one has {len(text)}",
+                reason="too_long",
+            )
         self.tokens = tokenize(text)
         self.index = 0
         self.variables = variables
+        self.depth = 0
+        self.max_depth = LIMITS.max_depth
 
     def advance(self) -> Token:
         token = self.tokens[self.index]
@@ -156,15 +166,25 @@ class _Parser:
         if tokens[self.index][0] == CLOSE:
             self.index += 1
             return arguments
+        self.depth += 1
+        if self.depth > self.max_depth:
+            self.fail(
+                f"a type nests at most {self.max_depth} levels of '<' (TYPE_MAX_DEPTH); "
+                f"the one at position {opening_position} is deeper",
+                reason="too_deep",
+                position=opening_position,
+            )
         while True:
             arguments.append(self.parse_type())
             token = self.advance()
             kind = token[0]
             if kind == CLOSE:
+                self.depth -= 1
                 return arguments
             if kind == COMMA:
                 if tokens[self.index][0] == CLOSE:
                     self.index += 1
+                    self.depth -= 1
                     return arguments
                 continue
             if kind == END:

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 Schema = dict[str, Any]
 
 IS_JSON = "is-json"
+
+INT_MIN = -(2**63)
+INT_MAX = 2**63 - 1
+"""What an ``int`` value (and a row's pk) may be: PostgreSQL's bigint, which executors' int64s hold too."""
 _IS_JSON_REF = f"#/definitions/{IS_JSON}"
 
 
@@ -110,6 +114,11 @@ def json_type_schema(json_type: str) -> Callable[[NamedType, SchemaContext], Sch
     return build
 
 
+def integer_schema(type_: NamedType, context: SchemaContext) -> Schema:
+    """An integer within ``INT_MIN``..``INT_MAX`` (ours: UFDL left it unbounded)."""
+    return {"type": "integer", "minimum": INT_MIN, "maximum": INT_MAX}
+
+
 def any_json_schema(type_: NamedType, context: SchemaContext) -> Schema:
     """Any JSON value, through the recursive ``is-json`` definition."""
     reference = context.any_json_reference()
@@ -160,7 +169,7 @@ def reference_schema(json_type: str) -> Callable[[NamedType, SchemaContext], Sch
         if values is not None:
             return {"enum": values}
         if json_type == "integer":
-            return {"type": "integer", "minimum": 1}
+            return {"type": "integer", "minimum": 1, "maximum": INT_MAX}
         return {"type": json_type}
 
     return build

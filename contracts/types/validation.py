@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,8 +34,19 @@ def _is_integer(checker: Any, instance: Any) -> bool:
     return isinstance(instance, int) and not isinstance(instance, bool)
 
 
+def _is_number(checker: Any, instance: Any) -> bool:
+    # A number must reach the executor as a float it can hold: an integer past the largest double
+    # (10**400, which JSON allows) is not one.
+    if isinstance(instance, bool):
+        return False
+    if isinstance(instance, int):
+        return abs(instance) <= sys.float_info.max
+    return isinstance(instance, float)
+
+
 _StrictValidator = validators.extend(
-    Draft7Validator, type_checker=Draft7Validator.TYPE_CHECKER.redefine("integer", _is_integer)
+    Draft7Validator,
+    type_checker=Draft7Validator.TYPE_CHECKER.redefine_many({"integer": _is_integer, "number": _is_number}),
 )
 
 
@@ -58,10 +70,22 @@ def _validator_for(type_: Type) -> Draft7Validator | None:
 
 def _problems(errors: Iterable[Any]) -> list[ValueProblem]:
     problems = [
-        ValueProblem(_format_path(error.absolute_path), error.message, str(error.validator)) for error in errors
+        ValueProblem(_format_path(error.absolute_path), _shortened(error.message), str(error.validator))
+        for error in errors
     ]
     problems.sort(key=lambda problem: (problem.path, problem.keyword, problem.message))
     return problems
+
+
+MESSAGE_MAX_CHARS = 300
+
+
+def _shortened(message: str) -> str:
+    """jsonschema's message quotes the value: a huge one (a 4,000-digit number, a long string) is cut."""
+    if len(message) <= MESSAGE_MAX_CHARS:
+        return message
+    half = MESSAGE_MAX_CHARS // 2
+    return f"{message[:half]}…{message[-half:]}"
 
 
 def _format_path(parts: Iterable[str | int]) -> str:

@@ -8,10 +8,15 @@ import time
 from executors.base import Executor
 from executors.context import ExecutionContext
 
+# Progress slices are cosmetic: a client asking for 2**62 of them gets this many, not a job that
+# never ends.
+MAX_PROGRESS_STEPS = 10_000
+
 
 def sleep_with_progress(ctx: ExecutionContext, seconds: float, steps: int) -> bool:
-    """Sleep ``seconds`` in ``steps`` slices, reporting progress; False if cancelled meanwhile."""
-    steps = max(1, steps)
+    """Sleep ``seconds`` in ``steps`` slices (1 to MAX_PROGRESS_STEPS), reporting progress; False if
+    cancelled meanwhile."""
+    steps = max(1, min(steps, MAX_PROGRESS_STEPS))
     for step in range(steps):
         if ctx.cancelled():
             ctx.log.info("cancelled at step %s of %s", step, steps)

@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from config.api.fields import FreeTextField
 from jobtemplates.models import Job, JobOutput
 from notifications.kinds import redact_secrets
 
@@ -131,4 +132,4 @@ class JobOutputSerializer(serializers.Serializer):
 class JobDescriptionSerializer(serializers.Serializer):
     """The one field of a job that may change after creation."""
 
-    description = serializers.CharField(allow_blank=True, max_length=100_000)
+    description = FreeTextField()

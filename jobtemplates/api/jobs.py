@@ -33,6 +33,11 @@ from jobtemplates.models import Job, JobOutput, TemplateKind
 from jobtemplates.selectors import job_output_visible_to, job_visible_q
 from jobtemplates.services.jobs import job_abort, job_cancel, job_create, job_output_delete
 from jobtemplates.services.jobs.deletion import job_hard_delete
+from jobtemplates.services.jobs.idempotency import (
+    IDEMPOTENCY_KEY_HEADER,
+    idempotency_key_parse,
+    job_create_idempotent,
+)
 from notifications.api import NotificationDeliverySerializer, job_notifications
 
 CREATE_JOB_BODY = {
@@ -52,6 +57,15 @@ CREATE_JOB_BODY = {
         },
     },
 }
+IDEMPOTENCY_KEY_DESCRIPTION = (
+    "ours: any string you choose for this request (printable ASCII, at most 255 characters; a UUID is "
+    "typical), unique among your requests. Sending it again with the same template and body within "
+    "IDEMPOTENCY_KEY_TTL_SECONDS (a day) answers the job the first request made, as it is now, with "
+    "`Idempotent-Replayed: true`, instead of creating another, so a request whose answer was lost can "
+    "be retried safely; the same key with another template or body is a 409 `idempotency_key_reused`. "
+    "A request that failed recorded nothing: its retry is evaluated afresh. Ignored with dry_run."
+)
+IDEMPOTENT_REPLAYED_HEADER = "Idempotent-Replayed"
 # An output's type string may contain anything but must not swallow a trailing "/info".
 OUTPUT_ROUTE = r"outputs/(?P<output_name>[^/]+)/(?P<type_string>(?:(?!/info/?$).)+)"
 
@@ -68,7 +82,15 @@ class CreateJobMixin:
 
     @extend_schema(
         request={"application/json": CREATE_JOB_BODY},
-        parameters=[OpenApiParameter("dry_run", bool, description="check and show the job; create nothing")],
+        parameters=[
+            OpenApiParameter("dry_run", bool, description="check and show the job; create nothing"),
+            OpenApiParameter(
+                IDEMPOTENCY_KEY_HEADER,
+                str,
+                location=OpenApiParameter.HEADER,
+                description=IDEMPOTENCY_KEY_DESCRIPTION,
+            ),
+        ],
         responses=JobSerializer,
     )
     @action(detail=True, methods=["post"], url_path="create-job", url_name="create-job")
@@ -77,13 +99,26 @@ class CreateJobMixin:
         parameters (defaults fill the rest), an optional description and notification overrides. All
         problems come back at once (400 when a type string does not parse, 422 otherwise). When nothing
         can run the template now (its ``runnable`` is false) the answer is 409 ``not_runnable`` with the
-        reason, unless the body says ``"queue_anyway": true``: the job is then created and waits."""
+        reason, unless the body says ``"queue_anyway": true``: the job is then created and waits.
+
+        With an ``Idempotency-Key`` header, a retry (same key, same template and body, within a day) answers
+        the job the first request made, as it is now, with ``Idempotent-Replayed: true``; the key with
+        another request is a 409 ``idempotency_key_reused``."""
+        key = idempotency_key_parse(request.headers.get(IDEMPOTENCY_KEY_HEADER))
         template = self.get_object()
         dry_run = request.query_params.get("dry_run", "").lower() in {"1", "true", "yes"}
-        job = job_create(template=template, body=request_json_object(request), creator=request.user, dry_run=dry_run)
+        body = request_json_object(request)
         if dry_run:
+            job = job_create(template=template, body=body, creator=request.user, dry_run=True)
             return Response(job_representation(job, viewer=request.user))
-        return Response(job_representation(job_queryset().get(pk=job.pk), viewer=request.user))
+        headers = {}
+        if key is None:
+            job = job_create(template=template, body=body, creator=request.user)
+        else:
+            creation = job_create_idempotent(template=template, body=body, creator=request.user, key=key)
+            job = creation.job
+            headers[IDEMPOTENT_REPLAYED_HEADER] = "true" if creation.replayed else "false"
+        return Response(job_representation(job_queryset().get(pk=job.pk), viewer=request.user), headers=headers)
 
 
 JOB_FILTER_FIELDS = FilterFields(
@@ -218,7 +253,8 @@ class JobViewSet(NodeJobActionsMixin, mixins.UpdateModelMixin, SoftDeleteMixin, 
             raise NotFound(f"Job {job.pk} has no output {output_name!r} of type {type_string}.")
         return output
 
-    @extend_schema(methods=["GET", "DELETE"], responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(methods=["GET"], responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(methods=["DELETE"], request=None, responses={204: None})
     @OUTPUT_POST_SCHEMA
     @action(detail=True, methods=["get", "post", "delete"], url_path=OUTPUT_ROUTE, url_name="output")
     def output(self, request: Request, pk=None, output_name: str = "", type_string: str = ""):

@@ -65,6 +65,12 @@ def template_representation(
 class TemplateSerializer(serializers.Serializer):
     """A job template (workable or meta), as UFDL clients read it, plus our added keys."""
 
+    # OpenAPI (config.api.schema): one schema per kind, without the other kind's keys.
+    schema_variants = (
+        "kind",
+        {"workable": ["graph"], "meta": ["executor_class", "required_packages", "queue", "min_hardware_generation"]},
+    )
+
     pk = serializers.IntegerField(read_only=True)
     name = serializers.CharField(read_only=True)
     version = serializers.IntegerField(read_only=True)

@@ -269,7 +269,7 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
 
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=["json", "svg"])],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "image/svg+xml"): OpenApiTypes.STR},
     )
     @action(detail=True, methods=["get"], url_path="graph", url_name="graph")
     def graph(self, request: Request, pk=None):

@@ -1,5 +1,6 @@
 """Models of job templates (workable and meta), their parameters and graphs, jobs and job outputs."""
 
+from jobtemplates.models.idempotency import IdempotencyKey
 from jobtemplates.models.jobs import FINAL_STATUSES, Job, JobOutput, JobReference, JobStatus
 from jobtemplates.models.templates import (
     JobTemplate,
@@ -14,6 +15,7 @@ from jobtemplates.models.templates import (
 
 __all__ = [
     "FINAL_STATUSES",
+    "IdempotencyKey",
     "Job",
     "JobOutput",
     "JobReference",

@@ -28,6 +28,7 @@ from contracts.resident import (
 )
 from contracts.resident.catalogue import domain_value
 from contracts.types import TYPE_CLASSES, json_schema, make_literal, parse_type, validate_value
+from contracts.types.schemas import INT_MAX, INT_MIN
 from jobtemplates.models import JobOutput, TemplateScope
 from jobtemplates.resident import register_job_output_binding
 from tests.contracts.factories_resident import job_output
@@ -207,8 +208,10 @@ class TestDatasetVisibility:
         assert problems and {problem.code for problem in problems} == {"invalid_value"}
         assert {problem.path for problem in problems} == {"input_values.dataset.value"}
 
-    def test_huge_pks_are_simply_not_found(self, user):
-        assert codes(problems_of(IC_DATASET, 10**30, user=user)) == [("value", "not_found")]
+    def test_huge_pks_are_not_found_and_past_bigint_invalid(self, user):
+        assert codes(problems_of(IC_DATASET, 2**63 - 1, user=user)) == [("value", "not_found")]
+        # No row can have it: refused before any query (a bigint column cannot hold it).
+        assert codes(problems_of(IC_DATASET, 10**30, user=user)) == [("value", "invalid_value")]
 
 
 class TestNames:
@@ -413,10 +416,15 @@ class TestSchemas:
             "enum": [rows_of_type(parse_type(IC_DATASET), user=user)[0].pk]
         }
         DatasetFactory(creator=user)
-        assert schema_for(parse_type(IC_DATASET), user=user) == {"type": "integer", "minimum": 1, REF_KEY: "datasets"}
+        assert schema_for(parse_type(IC_DATASET), user=user) == {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": INT_MAX,
+            REF_KEY: "datasets",
+        }
         assert schema_for(parse_type("Name<Dataset>"), user=user) == {"type": "string", REF_KEY: "datasets"}
         nested = schema_for(parse_type("Array<PK<Dataset>>"), user=user)
-        assert nested["items"] == {"type": "integer", "minimum": 1, REF_KEY: "datasets"}
+        assert nested["items"] == {"type": "integer", "minimum": 1, "maximum": INT_MAX, REF_KEY: "datasets"}
 
     def test_job_output_and_docker_enums(self, user, settings):
         output = job_output(type_=IC_SKLEARN_MODEL, creator=user)
@@ -445,8 +453,8 @@ class TestSchemas:
             schema_for(parse_type("PK<Dataset>"), user=user, enums=VisibleEnums(user=other_user))
 
     def test_types_without_rows_keep_their_structural_schema(self, user):
-        assert schema_for(parse_type("PK"), user=user) == {"type": "integer", "minimum": 1}
-        assert schema_for(parse_type("int"), user=user) == {"type": "integer"}
+        assert schema_for(parse_type("PK"), user=user) == {"type": "integer", "minimum": 1, "maximum": INT_MAX}
+        assert schema_for(parse_type("int"), user=user) == {"type": "integer", "minimum": INT_MIN, "maximum": INT_MAX}
         assert schema_for(parse_type(IC_SKLEARN_MODEL), user=user) is None
 
 

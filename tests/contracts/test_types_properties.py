@@ -27,6 +27,7 @@ from contracts.types import (
     parse_type,
     validate_value,
 )
+from contracts.types.schemas import INT_MAX, INT_MIN
 
 # Applied per test (not as a profile) so other test modules keep their own hypothesis settings.
 type_settings = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -107,13 +108,13 @@ def values_of(type_: Type) -> st.SearchStrategy:
         return JSON_VALUES
     simple = {
         "str": st.text(max_size=5),
-        "int": st.integers(),
+        "int": st.integers(min_value=INT_MIN, max_value=INT_MAX),
         "float": FINITE_FLOATS | st.integers(),
         "bool": st.booleans(),
         "Nothing": st.none(),
         "ValueType": st.text(max_size=5) | st.integers() | FINITE_FLOATS | st.booleans(),
-        "PK": st.integers(min_value=1),
-        "JobOutput": st.integers(min_value=1),
+        "PK": st.integers(min_value=1, max_value=INT_MAX),
+        "JobOutput": st.integers(min_value=1, max_value=INT_MAX),
         "Name": st.text(max_size=5),
     }
     if name in simple:

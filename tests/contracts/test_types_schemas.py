@@ -28,6 +28,8 @@ IC = "Domain<'Image Classification'>"
 TF = "Framework<'tensorflow', '1.14'>"
 TF_IMAGE = f"DockerImage<{IC}, {TF}>"
 PK_SCHEMA = {"type": "integer", "minimum": 1}
+# A PK/JobOutput value: ours bound it to bigint (row objects keep UFDL's pk schema).
+REFERENCE_SCHEMA = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 UFDL_015 = Path(__file__).parents[1] / "jobtemplates" / "golden" / "ufdl" / "015_get_all_parameters_tf.json"
 ROW_TYPES = ["CUDAVersion", "Dataset", "DockerImage", "Domain", "Framework", "Hardware", "PretrainedModel"]
 
@@ -69,12 +71,12 @@ def test_abstract_json_bases_accept_any_json(text):
 @pytest.mark.parametrize(
     ("text", "schema"),
     [
-        (f"PK<Dataset<{IC}>>", PK_SCHEMA),
-        (f"JobOutput<Model<{IC}, {TF}>>", PK_SCHEMA),
+        (f"PK<Dataset<{IC}>>", REFERENCE_SCHEMA),
+        (f"JobOutput<Model<{IC}, {TF}>>", REFERENCE_SCHEMA),
         (f"Name<Dataset<{IC}>>", {"type": "string"}),
         (
             f"Array<PK<Dataset<{IC}>>, 2>",
-            {"type": "array", "items": PK_SCHEMA, "definitions": {}, "minItems": 2, "maxItems": 2},
+            {"type": "array", "items": REFERENCE_SCHEMA, "definitions": {}, "minItems": 2, "maxItems": 2},
         ),
     ],
 )
@@ -255,7 +257,7 @@ def test_resolver_object_fills_enums_like_ufdl():
     assert json_schema(parse_type(f"PK<Dataset<{IC}>>"), resolver=rows) == {"enum": [5, 6]}
     assert json_schema(parse_type(f"Name<Dataset<{IC}>>"), resolver=rows) == {"enum": ["dogs v1", "cats v2"]}
     # A resolver that does not know the rows leaves the structural schema.
-    assert json_schema(parse_type("JobOutput<Model>"), resolver=rows) == PK_SCHEMA
+    assert json_schema(parse_type("JobOutput<Model>"), resolver=rows) == REFERENCE_SCHEMA
 
 
 def test_resolver_reaches_nested_references():

@@ -3,7 +3,8 @@
 Every parse case, every subtype pair, every schema and every contract. Where UFDL accepted a string
 by accident we reject it; ``DEPARTURES`` lists each such case with its reason, and
 ``test_departures_are_exactly_the_cases_that_differ`` keeps that list exact in both directions.
-None of the 37 schema vectors depends on server rows, so all are compared with no resolver.
+None of the 37 schema vectors depends on server rows, so all are compared with no resolver; ours bound
+integers to PostgreSQL's bigint (``tests.int_bounds``), the one deliberate difference in schemas.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 
 from contracts.contracts import ContractParseError, parse_contract
 from contracts.types import TypeParseError, is_subtype, json_schema, parse_type
+from tests.int_bounds import with_int_bounds
 
 FIXTURES = Path(os.environ.get("UFDL_FIXTURES_DIR", "/work/shared/fixtures/ufdl"))
 VECTORS = json.loads((FIXTURES / "type-vectors.json").read_text(encoding="utf-8"))
@@ -114,9 +116,16 @@ def test_subtype_vector(pair):
 @pytest.mark.parametrize("case", VECTORS["schema"], ids=lambda case: case["type"])
 def test_schema_vector(case):
     ours = json_schema(parse_type(case["type"]))
-    assert ours == case["schema"]
+    expected = with_int_bounds(case["schema"])
+    assert ours == expected
     # Same key order too, so the JSON on the wire reads as UFDL's does.
-    assert json.dumps(ours) == json.dumps(case["schema"])
+    assert json.dumps(ours) == json.dumps(expected)
+
+
+def test_schemas_differ_from_ufdl_only_where_an_int_is():
+    differing = {case["type"] for case in VECTORS["schema"] if with_int_bounds(case["schema"]) != case["schema"]}
+    assert differing == {case["type"] for case in VECTORS["schema"] if re.search(r"\bint\b", case["type"])}
+    assert len(differing) == 6
 
 
 @pytest.mark.parametrize("case", VECTORS["contracts"], ids=lambda case: case["contract"])

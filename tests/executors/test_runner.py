@@ -17,6 +17,7 @@ import pytest
 from django.utils import timezone
 
 from executors.base import Executor
+from executors.builtin.testing import MAX_PROGRESS_STEPS
 from executors.context import ExecutionContext
 from executors.runner import Watchdog, run_job
 from jobtemplates.models import Job, JobStatus, JobTemplate
@@ -260,6 +261,14 @@ NOOP_PARAMETERS = {
     "steps": {"types": ["int"], "default": 1, "help": "n"},
 }
 NOOP_VALUES = {"sleep": {"value": 0.0, "type": "float"}, "steps": {"value": 3, "type": "int"}}
+
+
+def test_the_no_op_bounds_its_progress_steps(stage):
+    # steps is an int (bounded to int64 at create-job); 2**62 of them would be a job that never ends.
+    values = {"sleep": {"value": 0.0, "type": "float"}, "steps": {"value": 2**62, "type": "int"}}
+    outcome, job = run(job_of(stage["templates"]["noop"], resolved_parameters=values))
+    assert (outcome, job.status, job.progress) == ("finished", "finished", 1.0)
+    assert job.progress_data["steps"] == MAX_PROGRESS_STEPS
 
 
 # --- the contract's outputs ---------------------------------------------------------------------------

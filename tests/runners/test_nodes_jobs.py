@@ -292,6 +292,31 @@ class TestBodies:
         listed = as_launcher(world).post(f"{JOBS}/{job.pk}/progress/0.5", [1], format="json")
         assert (listed.status_code, problems(listed)) == (400, [("", "wrong_type")])
 
+    def test_progress_data_past_its_limit_is_a_400_and_keeps_the_last_report(self, world, settings):
+        settings.JOB_PROGRESS_DATA_MAX_BYTES = 1000
+        job = started(world)
+        client = as_launcher(world)
+        assert client.post(f"{JOBS}/{job.pk}/progress/0.25", {"comment": "ok"}, format="json").status_code == 200
+        response = client.post(f"{JOBS}/{job.pk}/progress/0.5", {"comment": "x" * 1000}, format="json")
+        assert (response.status_code, response.json()["code"], response.json()["limit"]) == (
+            400,
+            "progress_data_too_large",
+            1000,
+        )
+        job.refresh_from_db()
+        assert (job.progress, job.progress_data) == (0.25, {"comment": "ok"})
+
+    def test_a_node_s_long_error_is_kept_within_the_text_limit_start_and_end(self, world, settings):
+        settings.TEXT_FIELD_MAX_CHARS = 500
+        job = started(world)
+        error = "Traceback (most recent call last):\n" + "  frame\n" * 1000 + "RuntimeError: out of memory"
+        response = as_launcher(world).post(f"{JOBS}/{job.pk}/finish", {"success": False, "error": error}, format="json")
+        assert response.status_code == 200, response.content
+        job.refresh_from_db()
+        assert job.status == "errored" and len(job.error_reason) <= 500
+        assert job.error_reason.startswith("Traceback") and job.error_reason.endswith("RuntimeError: out of memory")
+        assert "characters left out: TEXT_FIELD_MAX_CHARS" in job.error_reason
+
     def test_progress_before_start_is_a_409(self, world):
         job = acquired(world)
         response = as_launcher(world).post(f"{JOBS}/{job.pk}/progress/0.5", {}, format="json")

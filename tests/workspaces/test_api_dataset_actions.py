@@ -325,7 +325,7 @@ class TestArchives:
             assert tarred.extractfile("dog1.png").read() == b"dog1.png"
         response = alice.context._send("GET", f"v1/classify/datasets/{pk}/download?filetype=tar.gz")
         assert response["Content-Disposition"] == 'attachment; filename="pets.v1.tar.gz"'
-        assert refused(lambda: alice.ic_datasets.download(pk, filetype="rar"), 415)["code"] == "unsupported_format"
+        assert refused(lambda: alice.ic_datasets.download(pk, filetype="rar"), 400)["code"] == "unsupported_format"
 
     def test_annotation_conversion_is_not_built(self, ic):
         pk, sessions = ic

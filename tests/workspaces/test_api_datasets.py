@@ -412,7 +412,8 @@ class TestFiles:
 
     @pytest.mark.parametrize(
         "route_name",
-        ["/absolute", "a/../b", "..", "a/./b", "a//b", "a%5Cb", "dir//", "bad%00name", "x" * 501, "d/" + "y" * 256],
+        # (A NUL in the name never gets here: every path holding one is a 400, tests/config/test_request_limits.py.)
+        ["/absolute", "a/../b", "..", "a/./b", "a//b", "a%5Cb", "dir//", "x" * 501, "d/" + "y" * 256],
     )
     def test_unsafe_names_are_422(self, client, user, route_name):
         dataset = DatasetFactory(creator=user, files={"ok.txt": b"ok"})

@@ -14,6 +14,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.api.fields import FreeTextField
 from contracts.api.serializers import LookupRelatedField
 from contracts.models import Domain, Licence
 from workspaces.models import Dataset, Membership, Permission, Project, Team
@@ -202,12 +203,12 @@ class DatasetWriteSerializer(serializers.Serializer):
 
     name = NameField()
     version = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
-    description = serializers.CharField(allow_blank=True, required=False, default="", max_length=100_000)
+    description = FreeTextField(required=False, default="")
     licence = LookupRelatedField(queryset=Licence.objects.all())
     # Absent: a create makes a personal dataset, an update (PUT too) leaves the project as it is.
     project = LookupRelatedField(queryset=Project.objects.all(), lookup_fields=(), allow_null=True, required=False)
     is_public = serializers.BooleanField(required=False, default=False)
-    tags = serializers.CharField(allow_blank=True, required=False, default="", max_length=10_000)
+    tags = FreeTextField(required=False, default="")
     domain = LookupRelatedField(
         queryset=Domain.objects.all(), lookup_fields=("name", "description"), allow_null=True, required=False
     )
@@ -262,4 +263,4 @@ class CategoriesChangeSerializer(serializers.Serializer):
 class TranscriptionSerializer(serializers.Serializer):
     """UFDL's ``Transcription``: ``{"transcription": "<text>"}``."""
 
-    transcription = serializers.CharField(allow_blank=True, trim_whitespace=False, required=False, default="")
+    transcription = FreeTextField(trim_whitespace=False, required=False, default="")

@@ -67,7 +67,17 @@ class UserViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.Upd
         self.check_object_permissions(self.request, user)
         return user
 
-    @extend_schema(responses={200: UserSerializer})
+    @extend_schema(
+        responses={
+            200: {
+                "oneOf": [
+                    {"$ref": "#/components/schemas/User"},
+                    {"type": "array", "items": {"$ref": "#/components/schemas/User"}, "minItems": 1, "maxItems": 1},
+                ],
+                "description": "by pk: the user; by username: a one-element array of them (as UFDL answers)",
+            }
+        }
+    )
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         """A user by pk (the user), or by username (a one-element array, as UFDL answers it)."""
         user, by_name = self._lookup()

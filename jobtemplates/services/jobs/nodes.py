@@ -11,6 +11,7 @@ cannot write over its successor. A node acts only on the job it holds.
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from typing import Any
@@ -23,6 +24,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from config.errors import Conflict, MalformedRequest, PermissionDenied, Problem
+from config.text_limits import text_max_chars
 from contracts.types import TypeParseError, is_subtype, parse_type
 from jobtemplates.models import FINAL_STATUSES, Job, JobOutput, JobStatus
 from jobtemplates.services.jobs.cancellation import job_abort
@@ -159,6 +161,15 @@ def job_node_progress(*, job: Job, node: Node, progress: float, data: dict[str, 
     any data), stored as Celery jobs' progress is; ``on_progress`` fires at most every
     JOB_PROGRESS_NOTIFY_SECONDS per job."""
     _held(job, node, what="report progress on")
+    size = len(json.dumps(data, separators=(",", ":")).encode())
+    if size > settings.JOB_PROGRESS_DATA_MAX_BYTES:
+        limit = settings.JOB_PROGRESS_DATA_MAX_BYTES
+        raise MalformedRequest(
+            f"The progress data has {size} bytes as JSON; at most {limit} (JOB_PROGRESS_DATA_MAX_BYTES).",
+            problems=[Problem(path="", code="too_large", message=f"at most {limit} bytes as JSON")],
+            code="progress_data_too_large",
+            extra={"limit": limit},
+        )
     if job.status != JobStatus.RUNNING:
         raise IllegalTransition(
             f"Only a running job reports progress; job {job.pk} is {job.status}.",
@@ -234,9 +245,24 @@ def job_finish(*, job: Job, node: Node, success: bool, error: str | None) -> Job
         actions=("on_error",),
         token=job.claim_token,
         expected=UNFINISHED,
-        fields={"end_time": now, "error_reason": error or "the node reported a failure without a reason"},
+        fields={
+            "end_time": now,
+            "error_reason": bounded_error(error or "the node reported a failure without a reason"),
+        },
         transition_data={"node": node.pk},
     )
+
+
+def bounded_error(error: str) -> str:
+    """A node's error reason within TEXT_FIELD_MAX_CHARS: a longer one (a whole log) keeps its start
+    and its end, where a traceback says what failed. Never refused: the job must end either way."""
+    limit = text_max_chars()
+    if len(error) <= limit:
+        return error
+    marker = f"\n… [{len(error) - limit} characters left out: TEXT_FIELD_MAX_CHARS] …\n"
+    keep = max(0, limit - len(marker))
+    head = keep // 3
+    return error[:head] + marker + error[len(error) - (keep - head) :]
 
 
 def _absent_outputs(job: Job) -> list[str]:

@@ -3,6 +3,10 @@
 The database is the source of truth; we never rely on broker redelivery (Redis returns an unacked
 message only after its visibility timeout, an hour by default, and the embedded filesystem broker
 never does). A redelivered or duplicated message is harmless: the atomic claim refuses it.
+
+One pass runs at a time across every beat and process (``config.db_locks.exclusive``): a pass that
+finds another one running skips its turn, says so in the log and in its report (``skipped``). Each
+pass also prunes expired create-job idempotency keys.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
+from config.db_locks import exclusive
 from jobtemplates.models import FINAL_STATUSES, Job, JobStatus, TemplateKind
 from jobtemplates.services.jobs.enqueueing import job_enqueue, job_route, send_run_job
+from jobtemplates.services.jobs.idempotency import idempotency_keys_prune
 from jobtemplates.services.jobs.metajobs import meta_job_advance
 from jobtemplates.services.jobs.outputs import job_outputs_remove
 from jobtemplates.services.jobs.transitions import IllegalTransition, StaleClaim, job_transition
@@ -32,11 +38,25 @@ class ReapReport:
     resent: list[int] = field(default_factory=list)
     advanced: list[int] = field(default_factory=list)
     released: list[int] = field(default_factory=list)
+    pruned_keys: int = 0
+    skipped: bool = False  # another pass was running: this one did nothing
+
+
+REAPER_LOCK = "jobtemplates.reaper"
 
 
 def jobs_reap() -> ReapReport:
     """One pass: stale running jobs are re-queued (or errored past the attempt limit), created jobs
-    whose message seems lost are sent again (with backoff), and unfinished meta-jobs are advanced."""
+    whose message seems lost are sent again (with backoff), and unfinished meta-jobs are advanced.
+    Skipped (``skipped`` true) while another pass runs."""
+    with exclusive(REAPER_LOCK) as acquired:
+        if not acquired:
+            logger.info("reaper: another pass is running; skipping this one")
+            return ReapReport(skipped=True)
+        return _reap_pass()
+
+
+def _reap_pass() -> ReapReport:
     report = ReapReport()
     now = timezone.now()
     stale_before = now - timedelta(seconds=settings.JOB_HEARTBEAT_STALE_SECONDS)
@@ -59,8 +79,7 @@ def jobs_reap() -> ReapReport:
         "template"
     ):
         runner, queue = job_route(job.template)
-        if runner != NONE:
-            Job.objects.filter(pk=job.pk, runner=NONE).update(runner=runner, queue=queue)
+        if runner != NONE and Job.objects.filter(pk=job.pk, runner=NONE).update(runner=runner, queue=queue):
             job.runner, job.queue = runner, queue
             if job_enqueue(job=job):
                 report.resent.append(job.pk)
@@ -73,7 +92,11 @@ def jobs_reap() -> ReapReport:
     for job in waiting.only("pk", "enqueued_time", "sends", "queue"):
         if job.enqueued_time is not None and now - job.enqueued_time < resend_after * (2 ** max(0, job.sends - 1)):
             continue
-        Job.objects.filter(pk=job.pk).update(enqueued_time=now, sends=F("sends") + 1)
+        # Only if nobody sent it since we looked (a claim, a cancel, another sender).
+        if not Job.objects.filter(pk=job.pk, status=JobStatus.CREATED, enqueued_time=job.enqueued_time).update(
+            enqueued_time=now, sends=F("sends") + 1
+        ):
+            continue
         if send_run_job(job.pk, job.queue):
             report.resent.append(job.pk)
     for parent_id in (
@@ -87,6 +110,7 @@ def jobs_reap() -> ReapReport:
             logger.exception("reaper: meta-job %s cannot advance", parent_id)
             continue
         report.advanced.append(parent_id)
+    report.pruned_keys = idempotency_keys_prune()
     if report.requeued or report.errored or report.resent or report.released:
         logger.warning(
             "reaper: requeued %s, errored %s, resent %s, released %s",

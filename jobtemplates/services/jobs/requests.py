@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from config.errors import InvalidRequest, MalformedRequest, Problem, join_path
+from config.text_limits import text_problem
 from contracts.resident import value_problems
 from contracts.types import Type, TypeParseError, accepts, parse_type
 from jobtemplates.graph import SEPARATOR
@@ -70,6 +71,8 @@ class _RequestChecker:
             description = ""
         if not isinstance(description, str):
             self.problem("description", "wrong_type", "description must be a string")
+        elif (too_long := text_problem(description, "description")) is not None:
+            self.problems.append(too_long)
         override = body.get("notification_override")
         _, notification_problems = parse_override(override, "notification_override")
         for p in notification_problems:

@@ -18,11 +18,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from config.api.parsers import MultiPartParser
 from config.api.permissions import ObjectRulePermissions
 from config.api.viewsets import ResourceViewSet, SoftDeleteMixin, request_json_object
 from config.errors import InvalidRequest, MalformedRequest, NotBuilt, NotFound, Problem
@@ -73,6 +73,9 @@ class DatasetViewSet(SoftDeleteMixin, mixins.RetrieveModelMixin, ResourceViewSet
     serializer_class = DatasetSerializer
     permission_classes = [ObjectRulePermissions]
     admin_actions = frozenset({"hard"})
+    # OpenAPI (config.api.schema): error answers beyond the ones every route of its kind may give
+    # (annotation conversion is a 501).
+    error_statuses = {"download": frozenset({"501"})}
     object_rules = {
         action_name: CHANGE
         for action_name in (
@@ -207,7 +210,8 @@ class DatasetViewSet(SoftDeleteMixin, mixins.RetrieveModelMixin, ResourceViewSet
     # --- files ----------------------------------------------------------------------------------------
 
     @extend_schema(
-        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="file")},
+        # The file's own content type (guessed from its name), application/octet-stream when unknown.
+        responses={(200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="file")},
     )
     @action(detail=True, methods=["get"], url_path=FILE_PATH, url_name="file", parser_classes=[MultiPartParser])
     def file_download(self, request: Request, pk=None, filename: str = "") -> FileResponse:

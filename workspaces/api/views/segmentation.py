@@ -12,10 +12,10 @@ from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import action
-from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.api.parsers import MultiPartParser
 from config.api.viewsets import request_json_object
 from config.errors import MalformedRequest, Problem
 from workspaces.api.uploads import uploaded_file

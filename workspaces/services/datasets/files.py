@@ -44,8 +44,10 @@ class DatasetFileTooLarge(ApplicationError):
 
 
 class UnsupportedArchiveFormat(ApplicationError):
+    """A ``?filetype=`` no archive is made in: a bad query value (400; 415 is about a body's type)."""
+
     code = "unsupported_format"
-    status_code = 415
+    status_code = 400
     default_detail = "This archive format is not supported."
 
 

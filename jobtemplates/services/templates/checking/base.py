@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from config.errors import Problem, join_path
+from config.text_limits import text_problem
 from contracts.models import Domain
 from contracts.resident import value_problems
 from contracts.types import Type, TypeParseError, accepts, parse_type
@@ -102,6 +103,9 @@ class TemplateCheckerBase:
         value = data.get(key, default)
         if not isinstance(value, str):
             self.problem(join_path(path, key), "required" if value is None else "wrong_type", f"{key} must be a string")
+            return None
+        if (too_long := text_problem(value, join_path(path, key))) is not None:
+            self.problems.append(too_long)
             return None
         return value
 

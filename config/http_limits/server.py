@@ -1,0 +1,67 @@
+"""The HTTP server's own answers (daphne on Twisted), for what never reaches Django, in the error envelope.
+
+Out of the box Twisted closes the connection without a word on a request line past 16 KB, answers a bare
+``400`` with no body on headers past 16 KB or a malformed request, parses every ``multipart/form-data`` POST
+in memory a second time (an empty ``400`` when it has no boundary), and buffers any body, however large,
+before Django sees it; daphne answers its own errors in HTML. ``harden_daphne()`` (called by config/asgi.py
+when daphne serves it) makes the server:
+
+* answer 414 past the request-line limit (above ``REQUEST_MAX_URL_BYTES``, so that Django's 414 answers
+  the URLs in between), 431 past the header-size limit, 400 for a malformed request, all as JSON;
+* refuse a body past ``REQUEST_BODY_MAX_BYTES`` with a 413 as soon as its ``Content-Length`` (or, chunked,
+  its running size) says so, before buffering it;
+* leave form parsing to Django (no second, in-memory parse of uploads);
+* then close gently: the answer is sent, the rest of the request is read and dropped for a moment (a client
+  still sending gets its answer instead of a reset).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from django.conf import settings
+
+# Twisted's defaults, kept as floors.
+_LINE_FLOOR = 16_384
+_HEADERS_FLOOR = 16_384
+# How long a connection we answered early keeps reading (and dropping) what its client still sends.
+LINGER_SECONDS = 2.0
+
+_REASONS = {
+    400: b"Bad Request",
+    413: b"Content Too Large",
+    414: b"URI Too Long",
+    431: b"Request Header Fields Too Large",
+}
+
+
+def _envelope(status: int, detail: str, code: str, **extra) -> bytes:
+    return json.dumps({"detail": detail, "code": code, "errors": [], **extra}).encode()
+
+
+def early_response(status: int, detail: str, code: str, **extra) -> bytes:
+    """A complete HTTP/1.1 response (JSON envelope, ``Connection: close``) for the server to write itself."""
+    body = _envelope(status, detail, code, **extra)
+    head = b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % (
+        status,
+        _REASONS.get(status, b"Error"),
+        len(body),
+    )
+    return head + body
+
+
+def line_limit() -> int:
+    """The longest request line (or header line) the server reads; past it: 414 (431 for a header)."""
+    return max(_LINE_FLOOR, int(settings.REQUEST_MAX_URL_BYTES) + 1024)
+
+
+def harden_daphne() -> bool:
+    """Install the hardened HTTP factory into a running daphne (a no-op elsewhere); True when installed."""
+    server = sys.modules.get("daphne.server")
+    if server is None:
+        return False
+    from config.http_limits import _daphne
+
+    server.HTTPFactory = _daphne.HardenedHTTPFactory
+    return True
