@@ -47,7 +47,7 @@ FUZZ_REPORT ?= var/fuzz-report.jsonl
 fuzz: install-dev
 	rm -f $(FUZZ_REPORT)
 	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) FUZZ_REPORT=$(FUZZ_REPORT) \
-		$(BIN)/python -m pytest -q -p no:logging tests/config/test_schema_fuzz.py $(PYTEST_ARGS)
+		$(BIN)/python -m pytest -q -p no:logging tests/config/test_schema_fuzz.py
 
 lint: install-dev
 	$(BIN)/ruff check .
