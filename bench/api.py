@@ -1,20 +1,25 @@
 """Benchmark of ``/v1/job-templates`` over HTTP against a running server, with SQL queries per request.
 
-Run with ``.venv/bin/python bench/api.py [--sizes 39,1000] [--requests 200] [--wrk-seconds 5]``.
+Run with ``.venv/bin/python bench/api.py [--sizes 39,1000] [--requests 200] [--wrk-seconds 5] [--port 8765]``.
 
 What it does, from nothing: makes a fresh database (a new PostgreSQL database on the server named by
 ``DATABASE_URL`` when it is set, dropped afterwards; else a temporary SQLite file), migrates it, seeds
 the catalogue, imports ``templates/`` (UFDL's 29 and the built-in ones), creates an admin and a user,
 and starts the ASGI server the service ships with (one ``daphne`` process, as ``manage.py serve``
-runs it) on a free port. Then, for each number of templates (variants of the UFDL templates, imported
-through the import service, make up the count), it measures:
+runs it; ``--server-command`` another) on a free port (``--port`` a given one). It prints the settings
+that shape the figures first: the server command, its processes and threads, the database vendor and
+its connection settings (``DB_CONN_MAX_AGE``, health checks, pool). Then, for each number of templates
+(variants of the UFDL templates, imported through the import service and then analysed, as a bulk
+import leaves them, make up the count), it measures:
 
 * list (``POST /v1/job-templates/list``, no body: every template), retrieve, get-all-parameters (the
   TensorFlow template: docker images as ``Name``/``PK``/row types), matching (``Predict`` for an image
   classification dataset) as the user, and import (a new version each time) as the admin;
 * latency: one keep-alive HTTP/1.1 connection from this process, requests one after another; the
   median and 90th percentile, and requests/second = requests / elapsed time. A Python client costs
-  about 1.5-2 ms per call on these machines, so these rates understate the server;
+  about 1.5-2 ms per call on these machines, so these rates understate the server. The connection is
+  reopened (and the request sent again, once) when the server has dropped it while it sat idle, as
+  daphne does after 60 s (Twisted's idle timeout) while a large size is being imported;
 * requests/second and mean latency with ``wrk`` (``apt-get install wrk``; skipped with a note when it
   is not installed), a Lua script supplying the method, the body and the bearer token; imports over
   one connection (concurrent imports of one name race for its next version);
@@ -34,6 +39,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import socket
 import statistics
@@ -73,18 +79,38 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(env: dict[str, str], port: int, log: Path) -> Process:
-    server = Process(
-        [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"], env=env, log=log
-    )
+DAPHNE = "{python} -m daphne -b 127.0.0.1 -p {port} config.asgi:application"
+
+
+def server_command(template: str, port: int) -> list[str]:
+    """The server's command line: ``template`` with ``{python}`` (this interpreter) and ``{port}`` filled in."""
+    return [part.format(python=PYTHON, port=port) for part in shlex.split(template)]
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def start_server(env: dict[str, str], port: int, log: Path, *, command: str = DAPHNE) -> Process:
+    """The server started on ``port`` (free: a server already there would answer the health check) and healthy."""
+    if not port_is_free(port):
+        raise SystemExit(f"port {port} is in use: choose another --port, or none for a free one")
+    server = Process(server_command(command, port), env=env, log=log)
 
     def healthy() -> bool:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             connection.request("GET", "/healthz")
             return connection.getresponse().status == 200
         except OSError:
             return False
+        finally:
+            connection.close()
 
     try:
         wait_for(healthy, timeout=30, interval=0.2, what=f"the server (see {log})", processes=[server])
@@ -92,6 +118,47 @@ def start_server(env: dict[str, str], port: int, log: Path) -> Process:
         server.stop()
         raise
     return server
+
+
+def process_group(pgid: int) -> dict[int, int]:
+    """The processes of the process group ``pgid`` and their thread counts (Linux ``/proc``; elsewhere empty)."""
+    members: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:  # after the command name: state, ppid, pgrp, …, num_threads (17th)
+                members[int(stat.parent.name)] = int(fields[17])
+        except (OSError, IndexError, ValueError):
+            continue  # a process that ended meanwhile
+    return members
+
+
+def describe_settings(server: Process, command: list[str]) -> str:
+    """The settings that shape the figures, as the server process sees them (the same environment)."""
+    from django.conf import settings
+    from django.db import connection
+
+    database = settings.DATABASES["default"]
+    pool = (database.get("OPTIONS") or {}).get("pool")
+    members = process_group(server.process.pid)
+    processes = (
+        f"{len(members)} process(es), {sum(members.values())} thread(s) in all" if members else "processes not counted"
+    )
+    max_age = os.environ.get("DB_CONN_MAX_AGE", "(unset: the default)")
+    version = ""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            version = f" {cursor.fetchone()[0]}"
+    return "\n".join(
+        [
+            f"server: {shlex.join(command).replace(PYTHON, 'python')} ({processes} once healthy)",
+            f"database: {connection.vendor}{version}; DB_CONN_MAX_AGE={max_age} → CONN_MAX_AGE="
+            f"{database['CONN_MAX_AGE']}, CONN_HEALTH_CHECKS={database.get('CONN_HEALTH_CHECKS', False)}, "
+            f"pool: {pool or 'none'}",
+            f"DEBUG={settings.DEBUG}; Python {platform.python_version()}, {os.cpu_count()} CPUs",
+        ]
+    )
 
 
 # --- the HTTP side ---------------------------------------------------------------------------------
@@ -108,11 +175,46 @@ class Call:
     as_admin: bool = False
 
 
+# What http.client raises on the next request over a keep-alive connection the server closed while it sat
+# idle: the answer is the close (RemoteDisconnected) or a reset, or the request cannot be written at all.
+DROPPED = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
+class ReconnectingConnection:
+    """A keep-alive HTTP/1.1 connection to 127.0.0.1 that is reopened, and the request sent again once, when
+    the server has dropped it while idle (daphne closes idle connections after 60 s)."""
+
+    def __init__(self, port: int, *, timeout: float = 120):
+        self.port, self.timeout = port, timeout
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        self.reconnects = 0
+
+    def exchange(self, method: str, path: str, *, body: bytes | None, headers: dict[str, str]) -> tuple[int, bytes]:
+        """(status, body) of one request."""
+        try:
+            return self._exchange(method, path, body=body, headers=headers)
+        except DROPPED:
+            # An idle drop means the server never saw this request: sending it again is safe. A second
+            # failure on a fresh connection is a real one.
+            self.connection.close()
+            self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+            self.reconnects += 1
+            return self._exchange(method, path, body=body, headers=headers)
+
+    def _exchange(self, method: str, path: str, *, body: bytes | None, headers: dict[str, str]) -> tuple[int, bytes]:
+        self.connection.request(method, path, body=body, headers=headers)
+        response = self.connection.getresponse()
+        return response.status, response.read()
+
+    def close(self) -> None:
+        self.connection.close()
+
+
 class KeepAliveClient:
-    """One persistent HTTP/1.1 connection."""
+    """One persistent HTTP/1.1 connection (reopened when the server drops it while idle)."""
 
     def __init__(self, port: int):
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        self.connection = ReconnectingConnection(port)
 
     def send(self, method: str, path: str, *, token: str | None = None, body: dict | None = None):
         headers = {"Accept": "application/json"}
@@ -122,9 +224,7 @@ class KeepAliveClient:
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
-        self.connection.request(method, path, body=data, headers=headers)
-        response = self.connection.getresponse()
-        return response.status, response.read()
+        return self.connection.exchange(method, path, body=data, headers=headers)
 
 
 @dataclass
@@ -248,6 +348,7 @@ def grow_to(count: int) -> None:
     """Import variants of the UFDL templates (every tenth a meta-template) until there are ``count``."""
     from jobtemplates.models import JobTemplate
     from jobtemplates.services.templates import template_import
+    from jobtemplates.services.templates.statistics import template_tables_analyse
 
     bodies = [json.loads(path.read_text()) for path in sorted((REPO / "templates" / "ufdl").glob("*.json"))]
     meta = {
@@ -269,6 +370,8 @@ def grow_to(count: int) -> None:
         body["name"] = f"{body['name']}-variant-{index}"
         template_import(data=body, creator=None)
         index += 1
+    # As a bulk import leaves them (import_templates, bundles): the planner knows the tables' size.
+    template_tables_analyse()
 
 
 # --- the run ---------------------------------------------------------------------------------------
@@ -297,6 +400,12 @@ def main() -> None:
     arguments.add_argument("--budget", type=float, default=10.0, help="seconds per route for sequential requests")
     arguments.add_argument("--wrk-seconds", type=int, default=5)
     arguments.add_argument("--wrk-connections", type=int, default=4)
+    arguments.add_argument("--port", type=int, default=None, help="serve on this port (default: a free one)")
+    arguments.add_argument(
+        "--server-command",
+        default=DAPHNE,
+        help="the server's command line, {python} and {port} filled in (default: one daphne process, %(default)s)",
+    )
     arguments.add_argument("--keep", action="store_true", help="keep the database and work folder")
     arguments.add_argument(
         "--env",
@@ -332,7 +441,6 @@ def main() -> None:
         manage(env, "ensure_admin")
         setup_django(env)
         from django.contrib.auth import get_user_model
-        from django.db import connection
 
         from jobtemplates.models import JobTemplate
 
@@ -340,12 +448,10 @@ def main() -> None:
         regular = user_model.objects.create_user(username=USER, password=PASSWORD)
         users = {"admin": user_model.objects.get(username=ADMIN), "user": regular}
         tf_pk = JobTemplate.objects.get(name=TF_TRAIN).pk
-        port = free_port()
-        server = start_server(env, port, workdir / "server.log")
-        print(
-            f"prepared in {time.perf_counter() - started:.1f} s: {connection.vendor} database, daphne (one process) "
-            f"on port {port}; Python {platform.python_version()}, {os.cpu_count()} CPUs"
-        )
+        port = options.port or free_port()
+        server = start_server(env, port, workdir / "server.log", command=options.server_command)
+        print(f"prepared in {time.perf_counter() - started:.1f} s, serving on port {port}")
+        print(describe_settings(server, server_command(options.server_command, port)))
 
         client = KeepAliveClient(port)
         tokens = {}
@@ -405,6 +511,8 @@ def main() -> None:
                     f"{name:<20} latency x{large[name].median_ms / small[name].median_ms:.2f}   req/s x{wrk}   "
                     f"queries {small[name].queries} -> {large[name].queries}"
                 )
+        if client.connection.reconnects:
+            print(f"\nthe server dropped the idle connection {client.connection.reconnects} time(s); reopened")
     finally:
         if server is not None:
             server.stop()

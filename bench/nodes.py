@@ -36,7 +36,6 @@ It prints medians and ratios; they depend on the machine (see bench/README.md).
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import platform
@@ -55,7 +54,7 @@ from urllib.parse import quote
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from anywhere
 
-from bench.api import free_port, manage, setup_django, start_server  # noqa: E402
+from bench.api import ReconnectingConnection, free_port, manage, setup_django, start_server  # noqa: E402
 from bench.common import fresh_database  # noqa: E402
 
 PASSWORD = "bench-password-1"
@@ -87,10 +86,11 @@ class HTTPFailure(Exception):
 
 
 class NodeSession:
-    """A node's own keep-alive HTTP/1.1 connection, token and Node-Id, speaking as the launcher does."""
+    """A node's own keep-alive HTTP/1.1 connection (reopened when the server drops it while idle), token and
+    Node-Id, speaking as the launcher does."""
 
     def __init__(self, port: int, username: str, *, ip: str) -> None:
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        self.connection = ReconnectingConnection(port)
         self.ip = ip
         self.token: str | None = None
         self.node_id: int | None = None
@@ -109,11 +109,9 @@ class NodeSession:
             headers["Authorization"] = f"Bearer {self.token}"
         if self.node_id:
             headers["Node-Id"] = str(self.node_id)
-        self.connection.request(method, path, body=data, headers=headers)
-        response = self.connection.getresponse()
-        content = response.read()
-        if response.status not in (200, 201):
-            raise HTTPFailure(response.status, content)
+        status, content = self.connection.exchange(method, path, body=data, headers=headers)
+        if status not in (200, 201):
+            raise HTTPFailure(status, content)
         return json.loads(content) if content else None
 
     def register(self) -> int:

@@ -1,4 +1,5 @@
-"""Import template JSON files (or folders of them), a line per file; exit non-zero if any failed."""
+"""Import template JSON files (or folders of them), a line per file; exit non-zero if any failed. The
+template tables are analysed afterwards when anything was created, so the planner knows their size."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from config.errors import ApplicationError
 from jobtemplates.services.templates import template_import
+from jobtemplates.services.templates.statistics import template_tables_analyse
 
 
 def template_files(paths: list[str]) -> list[Path]:
@@ -51,6 +53,7 @@ class Command(BaseCommand):
         pending = sorted(bodies, key=lambda file: (is_meta(bodies[file]), str(file)))
         errors: dict[Path, ApplicationError] = {}
         warned: dict[str, int] = {}
+        created = 0
         verbose = options.get("verbosity", 1) >= 2
         while pending:
             errors = {}
@@ -62,6 +65,7 @@ class Command(BaseCommand):
                     continue
                 template = result.template
                 state = "created" if result.created else "unchanged"
+                created += result.created
                 self.stdout.write(f"{file}: {state} {template.name} v{template.version} (pk {template.pk})")
                 for warning in result.warnings:
                     warned[warning.code] = warned.get(warning.code, 0) + 1
@@ -71,6 +75,11 @@ class Command(BaseCommand):
             if len(errors) == len(pending):
                 break
             pending = list(errors)
+        if created:
+            # Autovacuum would analyse the new rows only later: plan the next requests from their real size.
+            tables = template_tables_analyse()
+            if verbose:
+                self.stdout.write(f"analysed {', '.join(tables)}")
         for code, count in sorted(warned.items()):
             hint = "" if verbose else " (run with -v 2 to see them)"
             self.stdout.write(self.style.WARNING(f"{count} warning(s) {code}{hint}"))
