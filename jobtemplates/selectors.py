@@ -65,12 +65,12 @@ def job_output_visible_to(*, user, queryset: QuerySet | None = None) -> QuerySet
     return queryset.filter(job_visible_q(user, prefix="job__"))
 
 
-def template_matching(*, user, contract: str, inputs: dict[str, Type]) -> list[JobTemplate]:
+def template_matching_pks(*, user, contract: str, inputs: dict[str, Type]) -> list[int]:
     """Active visible templates of ``contract`` whose contract inputs accept every given input type.
 
     Answered from the stored ``contract_inputs`` (written at import): one light query finds the
     candidates, templates sharing an input signature are checked once (type strings come from the
-    parse cache), and only the matching ones are loaded in full.
+    parse cache); the pks of the matching ones come back in order, to be loaded in full (all, or a window).
     """
     candidates = template_visible_to(user=user).filter(deletion_time__isnull=True, contract_name=contract)
     verdicts: dict[str, bool] = {}
@@ -84,4 +84,9 @@ def template_matching(*, user, contract: str, inputs: dict[str, Type]) -> list[J
             )
         if verdicts[key]:
             matching.append(pk)
-    return list(template_list(user=user).filter(pk__in=matching).order_by("pk"))
+    return sorted(matching)
+
+
+def templates_in_full(*, user, pks: list[int]) -> list[JobTemplate]:
+    """The templates of ``pks`` visible to ``user``, with everything the representation reads, in pk order."""
+    return list(template_list(user=user).filter(pk__in=pks).order_by("pk"))

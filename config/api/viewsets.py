@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from config.api.filterspec import FilterFields, parse_filter_spec, parse_query_filters
 from config.api.permissions import ActionPermissions
+from config.api.windows import WINDOW_PARAMETERS, window_from, windowed_response
 from config.errors import MalformedRequest, Problem
 from config.softdelete import hard_delete, reinstate, soft_delete
 
@@ -79,13 +80,20 @@ class ResourceViewSet(viewsets.GenericViewSet):
 
     # The body's schema (the filter spec, naming this resource's fields) comes from config.api.schema.
     @extend_schema(
-        description="List the visible rows matching a filter spec (every key optional). Answers a bare array."
+        parameters=WINDOW_PARAMETERS,
+        description="List the visible rows matching a filter spec (every key optional). Answers a bare array: "
+        "all of it, or with ?limit=&offset= a window of it (X-Total-Count: the rows of the whole list).",
     )
     @action(detail=False, methods=["post"], url_path="list", url_name="filter-list")
     def filter_list(self, request: Request) -> Response:
+        window = window_from(request)
         spec = parse_filter_spec(request_json_object(request, empty={}), self.filter_fields)
         queryset = spec.apply(self.list_queryset(include_inactive=spec.include_inactive))
-        return Response(self.get_serializer(queryset, many=True).data)
+        if window is None:
+            return Response(self.get_serializer(queryset, many=True).data)
+        total = queryset.count()
+        rows = window.slice(queryset)
+        return windowed_response(request, self.get_serializer(rows, many=True).data, window=window, total=total)
 
     @extend_schema(
         parameters=[OpenApiParameter("include_inactive", bool, description="include soft-deleted rows")],

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.api.viewsets import ResourceViewSet, SoftDeleteMixin, request_json_object
+from config.api.windows import WINDOW_PARAMETERS, window_from, windowed_response
 from config.errors import MalformedRequest, Problem
 from contracts.contracts import CONTRACTS
 from contracts.types import TypeParseError, parse_type
@@ -24,7 +25,8 @@ from jobtemplates.api.jobs import CreateJobMixin
 from jobtemplates.api.serializers import TemplateSerializer, parameters_representation, template_representation
 from jobtemplates.filters import TEMPLATE_FILTER_FIELDS
 from jobtemplates.graph_svg import render_graph_svg
-from jobtemplates.selectors import template_list, template_matching, template_visible_to
+from jobtemplates.models import JobTemplate
+from jobtemplates.selectors import template_list, template_matching_pks, template_visible_to, templates_in_full
 from jobtemplates.services.runnability import draft_verdict, runnability, templates_by_runnability
 from jobtemplates.services.templates import (
     template_export,
@@ -196,6 +198,7 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
         parameters=[
             OpenApiParameter("{input}", str, description="an input of the contract: its type string"),
             RUNNABLE_PARAMETER,
+            *WINDOW_PARAMETERS,
         ],
         responses=TemplateSerializer(many=True),
     )
@@ -205,7 +208,8 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
     def matching(self, request: Request, contract: str) -> Response:
         """Active, visible templates of a contract (``Train``, ``Predict``, ``Export``) whose inputs accept
         each given type (query: ``?dataset=PK<Dataset<Domain<'Image Classification'>>>``); ``?runnable=true``
-        keeps only those that a live worker or node can run now."""
+        keeps only those that a live worker or node can run now. ``?limit=&offset=`` answer a window of the
+        array (in pk order; X-Total-Count: how many match in all)."""
         declaration = CONTRACTS.get(contract)
         if declaration is None:
             raise MalformedRequest(
@@ -219,8 +223,13 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
             )
         runnable = runnable_param(request)
         problems, inputs = [], {}
+        window = None
+        try:
+            window = window_from(request)
+        except MalformedRequest as error:
+            problems.extend(error.problems)
         for name, text in request.query_params.items():
-            if name == "runnable":
+            if name in ("runnable", "limit", "offset"):
                 continue
             path = f"query.{name}"
             if name not in declaration.inputs:
@@ -238,15 +247,18 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
                 problems.append(Problem(path, "unparseable_type", str(error)))
         if problems:
             raise MalformedRequest(problems=problems)
-        templates = template_matching(user=request.user, contract=contract, inputs=inputs)
+        pks = template_matching_pks(user=request.user, contract=contract, inputs=inputs)
+        if runnable is not None:
+            # Verdicts of the light rows first, so that a window counts only the kept templates.
+            kept = templates_by_runnability(
+                JobTemplate.objects.filter(pk__in=pks), runnable=runnable, fleet=self.fleet
+            ).values_list("pk", flat=True)
+            pks = sorted(kept)
+        total = len(pks)
+        templates = templates_in_full(user=request.user, pks=window.slice(pks) if window else pks)
         verdicts = runnability(templates, fleet=self.fleet)
-        return Response(
-            [
-                template_representation(template, verdict=verdicts[template.pk])
-                for template in templates
-                if runnable is None or verdicts[template.pk].runnable == runnable
-            ]
-        )
+        body = [template_representation(template, verdict=verdicts[template.pk]) for template in templates]
+        return windowed_response(request, body, window=window, total=total)
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"], url_path="get-all-parameters", url_name="parameters")

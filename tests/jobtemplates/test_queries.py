@@ -73,10 +73,16 @@ def reads(first_pk: int) -> dict[str, tuple]:
                 "order_by": [{"field": "domain.name", "nulls_first": True}],
             },
         ),
+        "POST list, a window": ("post", f"{API}/list?limit=5&offset=2", None),
         "GET list": ("get", API, {"page_size": 100}),
         "retrieve": ("get", f"{API}/{first_pk}", None),
         "get-all-parameters": ("get", f"{API}/{first_pk}/get-all-parameters", None),
         "matching": ("get", f"{API}/get-all-matching-templates/Train", {"dataset": IC_DATASET}),
+        "matching, a window": (
+            "get",
+            f"{API}/get-all-matching-templates/Train",
+            {"dataset": IC_DATASET, "limit": 2, "offset": 1},
+        ),
     }
 
 
@@ -91,7 +97,8 @@ def test_reads_are_constant_in_the_number_of_templates(grow, request, caller):
     assert len(client.post(f"{API}/list").json()) == 30
     many = {name: count_queries(client, *read) for name, read in measured.items()}
     assert many == few
-    assert max(few[name] for name in ("POST list", "GET list", "matching")) <= MAX_LIST_QUERIES, few
+    lists = ("POST list", "POST list, a window", "GET list", "matching", "matching, a window")
+    assert max(few[name] for name in lists) <= MAX_LIST_QUERIES, few
     assert few["get-all-parameters"] <= MAX_PARAMETERS_QUERIES, few
 
 
