@@ -266,6 +266,10 @@ CELERY_GPU_QUEUE = env_str("CELERY_GPU_QUEUE", "gpu")
 WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", 15.0)
 WORKER_STALE_SECONDS = env_float("WORKER_STALE_SECONDS", 60.0)
 NODE_STALE_SECONDS = env_float("NODE_STALE_SECONDS", 300.0)
+# What template answers show as ``runnable`` is judged against a snapshot of the fleet kept this long per
+# process (0: loaded for every request); saves of workers, nodes and hardware in the process itself drop
+# it at once; other changes (a heartbeat elsewhere, a node owner's permissions) show within it.
+FLEET_SNAPSHOT_SECONDS = env_float("FLEET_SNAPSHOT_SECONDS", 2.0)
 # How often (at most) requests carrying Node-Id refresh the node's last_seen and its job's heartbeat.
 NODE_TOUCH_SECONDS = env_float("NODE_TOUCH_SECONDS", 5.0)
 # The largest job output a node may upload in one request.

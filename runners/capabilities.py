@@ -6,6 +6,8 @@ list of any length is judged in constant queries.
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -96,6 +98,32 @@ class Fleet:
             min_compute={h.generation: h.min_compute_capability for h in Hardware.objects.all()},
         )
 
+    @classmethod
+    def snapshot(cls) -> Fleet:
+        """The fleet as loaded at most ``FLEET_SNAPSHOT_SECONDS`` ago in this process (0: loaded now).
+
+        What the API shows (``runnable`` of every template answer) reads it: four queries saved per
+        request. A change to a worker, node or hardware row saved in this process drops the snapshot at
+        once (and again when its transaction commits); one saved elsewhere (a worker's heartbeat, a
+        node's poll) shows within the TTL, which is far below the liveness windows
+        (``WORKER_STALE_SECONDS``, ``NODE_STALE_SECONDS``). Decisions (routing, create-job) load their own.
+        """
+        ttl = float(getattr(settings, "FLEET_SNAPSHOT_SECONDS", 0) or 0)
+        if ttl <= 0:
+            return cls.load()
+        now = time.monotonic()
+        with _snapshot_lock:
+            kept = _snapshot.get("fleet")
+            if kept is not None and now - _snapshot["loaded_at"] < ttl:
+                return kept
+            generation = _snapshot["generation"]
+        fleet = cls.load()
+        with _snapshot_lock:
+            # A change saved while it loaded makes it stale already: use it for this answer only.
+            if _snapshot["generation"] == generation:
+                _snapshot.update(fleet=fleet, loaded_at=now)
+        return fleet
+
     def verdict(self, needs: Needs) -> Verdict:
         runner = runner_for(needs.executor_class)
         if runner == CELERY:
@@ -164,6 +192,16 @@ class Fleet:
             return True
         generation = node.hardware_generation
         return generation is not None and self.gpu_ok(generation.min_compute_capability, needs.min_hardware_generation)
+
+
+_snapshot_lock = threading.Lock()
+_snapshot: dict = {"fleet": None, "loaded_at": 0.0, "generation": 0}
+
+
+def forget_fleet_snapshot(**_signal) -> None:
+    """Drop this process's fleet snapshot (connected to saves and deletes of workers, nodes, hardware)."""
+    with _snapshot_lock:
+        _snapshot.update(fleet=None, generation=_snapshot["generation"] + 1)
 
 
 def node_satisfies(node: Node, min_hardware_generation: str) -> bool:

@@ -61,6 +61,17 @@ def uses_database(request) -> bool:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_fleet_snapshot(settings):
+    """Each test starts without the fleet snapshot of an earlier one (its rows were rolled back), and
+    judges templates against the fleet as it is (tests change rows with update() and permissions, which
+    the snapshot only sees after its TTL); tests/runners/test_fleet_snapshot.py tests the kept snapshot."""
+    from runners.capabilities import forget_fleet_snapshot
+
+    settings.FLEET_SNAPSHOT_SECONDS = 0
+    forget_fleet_snapshot()
+
+
+@pytest.fixture(autouse=True)
 def _live_test_worker(request):
     """A test using the database sees one live Celery worker: this process, with what a worker here
     reports (the default queue, and the session's worker queue when e2e tests set one). create-job asks

@@ -100,8 +100,9 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
 
     @cached_property
     def fleet(self) -> Fleet:
-        """The live workers and nodes, loaded once per request (every verdict of an answer reads it)."""
-        return Fleet.load()
+        """The live workers and nodes, one snapshot per request (every verdict of an answer reads it; kept
+        for FLEET_SNAPSHOT_SECONDS across requests of this process: runners.capabilities)."""
+        return Fleet.snapshot()
 
     def list_queryset(self, *, include_inactive: bool):
         """The lists' rows; ``?runnable=`` keeps those whose verdict matches (before pagination)."""
