@@ -1,4 +1,5 @@
-"""ASGI entry point (daphne): HTTP through Django, websockets through Channels."""
+"""ASGI entry point (daphne, ``python -m config.server``): websockets through Channels, and HTTP through Django
+(the HTTP API is served by gunicorn, config/wsgi.py; this keeps answering it on the websockets' port)."""
 
 import os
 

@@ -17,6 +17,12 @@ when the client disconnects: the thread computes on, for minutes if the request 
 
 The record's lock makes an interruption land only while the request's thread is inside the middleware:
 the thread cannot leave it (and take another request) before it has cleared the record under the lock.
+
+Under gunicorn (the HTTP API, config/gunicorn_conf.py) the deadline works the same in its worker threads
+(tests/config/test_gunicorn.py), and a worker stopping on SIGTERM stops its requests just before its
+graceful timeout (config/http_limits/gunicorn.py). Noticing that a client has gone is ASGI's only (daphne
+reports ``http.disconnect``): WSGI tells the application nothing until it writes the answer, so under
+gunicorn a request whose client has gone runs on until it ends or reaches its deadline.
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""``python -m config.server [daphne's arguments]``: daphne, which stops within its graceful timeout.
+"""``python -m config.server [daphne's arguments]``: daphne for the websockets, which stops within its graceful timeout.
+
+The HTTP API is gunicorn's (config/gunicorn_conf.py: processes × threads, persistent database
+connections); gunicorn speaks WSGI, which cannot upgrade a connection to a websocket, so ``manage.py
+serve`` and docker-compose's ``ws`` service run this beside it, on its own port (``WS_PORT``, default
+the HTTP port + 1), for ``ws://…/v1/jobs/{pk}`` (config/websockets.py). It serves config.asgi, which
+still answers HTTP too (the same Django), one sync view at a time per process.
 
 Daphne stops its reactor on SIGTERM (or SIGINT), but its shutdown then waits for every request's
 application, and Django's for the thread running the request's sync view: a request still computing

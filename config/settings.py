@@ -121,12 +121,12 @@ ASGI_APPLICATION = "config.asgi.application"
 # --- database -------------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
 # Persistent connections leak under ASGI (each request may run on another thread), so the default is a
-# connection per request; workers may set DB_CONN_MAX_AGE to keep theirs.
+# connection per request; gunicorn's threads are a fixed pool, so config/gunicorn_conf.py keeps them
+# (DB_CONN_MAX_AGE 600 in its processes: one connection per thread, SQLite's too); workers may set it.
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the worker share the file: wait for locks instead of failing, let readers
     # run beside the writer (WAL), and take the write lock at BEGIN so transactions never deadlock.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 30,
         "transaction_mode": "IMMEDIATE",
@@ -152,6 +152,11 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     if DB_STATEMENT_TIMEOUT_MS:
         _statement_timeout = f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
         _db_options["options"] = f"{_statement_timeout} {_db_options.get('options', '')}".strip()
+    # PostgreSQL's JIT compiles a query its planner thinks costly (the live-nodes query, DISTINCT over
+    # permission joins, is estimated so before its tables have statistics): ~29 ms instead of ~2 ms, for
+    # queries that read a few rows. None of ours scans enough to gain from it; DB_JIT=true turns it back on.
+    if not env_bool("DB_JIT", False):
+        _db_options["options"] = f"-c jit=off {_db_options.get('options', '')}".strip()
 # create-job's Idempotency-Key: the same key (per user) answers the same job for this long.
 IDEMPOTENCY_KEY_TTL_SECONDS = env_int("IDEMPOTENCY_KEY_TTL_SECONDS", 24 * 60 * 60)
 
@@ -186,7 +191,7 @@ DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 1000)
 REST_FRAMEWORK = {
     # JWT first: its WWW-Authenticate header makes DRF answer 401 (not 403) to unauthenticated calls.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "config.api.authentication.CachedUserJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -194,6 +199,11 @@ REST_FRAMEWORK = {
         "config.api.parsers.StrictJSONParser",
         "config.api.parsers.FormParser",
         "config.api.parsers.MultiPartParser",
+    ],
+    # orjson, writing what DRF's JSONRenderer writes (config.api.renderers); the browsable API stays.
+    "DEFAULT_RENDERER_CLASSES": [
+        "config.api.renderers.FastJSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PAGINATION_CLASS": "config.api.pagination.PageNumberPagination",
     "PAGE_SIZE": env_int("API_PAGE_SIZE", 50),
@@ -270,6 +280,10 @@ NODE_STALE_SECONDS = env_float("NODE_STALE_SECONDS", 300.0)
 # process (0: loaded for every request); saves of workers, nodes and hardware in the process itself drop
 # it at once; other changes (a heartbeat elsewhere, a node owner's permissions) show within it.
 FLEET_SNAPSHOT_SECONDS = env_float("FLEET_SNAPSHOT_SECONDS", 2.0)
+# A bearer token's user row is kept this long per process (0: read for every request); saving or deleting
+# a user in the process drops it at once; a change saved by another process (is_active, is_staff, the
+# password) holds within it. Memberships are never kept (config/api/authentication.py).
+AUTH_USER_CACHE_SECONDS = env_float("AUTH_USER_CACHE_SECONDS", 3.0)
 # How often (at most) requests carrying Node-Id refresh the node's last_seen and its job's heartbeat.
 NODE_TOUCH_SECONDS = env_float("NODE_TOUCH_SECONDS", 5.0)
 # The largest job output a node may upload in one request.

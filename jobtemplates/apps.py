@@ -8,6 +8,7 @@ class JobTemplatesConfig(AppConfig):
     verbose_name = "Job templates and jobs"
 
     def ready(self) -> None:
+        from jobtemplates.representations.invalidation import connect_invalidation
         from jobtemplates.resident import register_job_output_binding
         from jobtemplates.services.jobs.references import dataset_used_by_jobs
         from workspaces.services.datasets import dataset_reference_check_register
@@ -16,3 +17,5 @@ class JobTemplatesConfig(AppConfig):
         register_job_output_binding()
         # Jobs name datasets inside JSON values: a dataset's hard delete must see them.
         dataset_reference_check_register(dataset_used_by_jobs)
+        # Kept representations read domain and licence names: their saves drop those kept rows.
+        connect_invalidation()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import json
+from functools import lru_cache
 
 from django.db.models import Q, QuerySet
 
 from contracts.types import Type, accepts, parse_type
 from jobtemplates.models import Job, JobOutput, JobTemplate, TemplateScope
 from workspaces.selectors import member_project_ids
+
+# How many (accepted type string, given type) verdicts matching remembers (a few hundred distinct
+# type strings exist in practice).
+SUBTYPE_CACHE_SIZE = 8192
 
 
 def template_visible_q(user, prefix: str = "") -> Q:
@@ -69,22 +73,42 @@ def template_matching_pks(*, user, contract: str, inputs: dict[str, Type]) -> li
     """Active visible templates of ``contract`` whose contract inputs accept every given input type.
 
     Answered from the stored ``contract_inputs`` (written at import): one light query finds the
-    candidates, templates sharing an input signature are checked once (type strings come from the
-    parse cache); the pks of the matching ones come back in order, to be loaded in full (all, or a window).
+    candidates; templates sharing the accepted types of the asked inputs are judged once, and each
+    (accepted type string, given type) pair once per process (``slot_type_accepts``); the pks of the
+    matching ones come back in order, to be loaded in full (all, or a window).
     """
     candidates = template_visible_to(user=user).filter(deletion_time__isnull=True, contract_name=contract)
-    verdicts: dict[str, bool] = {}
+    asked = list(inputs.items())
+    verdicts: dict[tuple, bool] = {}
     matching = []
     for pk, contract_inputs in candidates.values_list("pk", "contract_inputs"):
-        key = json.dumps(contract_inputs, sort_keys=True)
-        if key not in verdicts:
-            verdicts[key] = all(
-                name in contract_inputs and accepts([parse_type(text) for text in contract_inputs[name]], declared)
-                for name, declared in inputs.items()
+        # Only the asked inputs' accepted types decide; None: the template has no such input.
+        key = tuple(_accepted_types(contract_inputs, name) for name, _ in asked)
+        verdict = verdicts.get(key)
+        if verdict is None:
+            verdict = verdicts[key] = all(
+                accepted is not None and any(slot_type_accepts(text, declared) for text in accepted)
+                for accepted, (_, declared) in zip(key, asked, strict=True)
             )
-        if verdicts[key]:
+        if verdict:
             matching.append(pk)
     return sorted(matching)
+
+
+def _accepted_types(contract_inputs: dict, name: str) -> tuple[str, ...] | None:
+    accepted = contract_inputs.get(name)
+    return None if accepted is None else tuple(accepted)
+
+
+@lru_cache(maxsize=SUBTYPE_CACHE_SIZE)
+def slot_type_accepts(accepted: str, declared: Type) -> bool:
+    """Whether ``declared`` is a subtype of the type string ``accepted`` (a stored contract input type).
+
+    Kept for the process: subtyping reads only the type classes, registered at import and never
+    changed, and the type values themselves (a resident type's rows play no part), so a verdict
+    cannot go stale. Bounded: the least recently asked pairs go first.
+    """
+    return accepts([parse_type(accepted)], declared)
 
 
 def templates_in_full(*, user, pks: list[int]) -> list[JobTemplate]:

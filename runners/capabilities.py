@@ -87,6 +87,9 @@ class Fleet:
     nodes: list[Node]
     node_count: int
     min_compute: dict[str, float] = field(default_factory=dict)  # hardware generation → min compute
+    # Verdicts by what they depend on (executor class, packages, queue, GPU generation), filled by
+    # jobtemplates.services.runnability: a list of 10,000 templates judges each distinct need once.
+    verdict_memo: dict[tuple, Verdict] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls) -> Fleet:
@@ -106,7 +109,9 @@ class Fleet:
         request. A change to a worker, node or hardware row saved in this process drops the snapshot at
         once (and again when its transaction commits); one saved elsewhere (a worker's heartbeat, a
         node's poll) shows within the TTL, which is far below the liveness windows
-        (``WORKER_STALE_SECONDS``, ``NODE_STALE_SECONDS``). Decisions (routing, create-job) load their own.
+        (``WORKER_STALE_SECONDS``, ``NODE_STALE_SECONDS``). create-job's "can anything run it" check reads it
+        too (a worker started elsewhere is seen within the TTL; a job accepted on a stale verdict waits);
+        routing a job to a runner loads its own.
         """
         ttl = float(getattr(settings, "FLEET_SNAPSHOT_SECONDS", 0) or 0)
         if ttl <= 0:

@@ -72,6 +72,18 @@ def _fresh_fleet_snapshot(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_authenticated_users(settings):
+    """Each test starts without the user rows bearer authentication kept in an earlier one (those rows
+    were rolled back, and their pks come again), and reads its user on every request: the suite's query
+    counts compare requests, the first of which would otherwise be the only one reading the user;
+    tests/config/test_auth_cache.py tests the kept rows (hits, expiry, each invalidation)."""
+    from config.api.authentication import forget_authenticated_users
+
+    settings.AUTH_USER_CACHE_SECONDS = 0
+    forget_authenticated_users()
+
+
+@pytest.fixture(autouse=True)
 def _live_test_worker(request):
     """A test using the database sees one live Celery worker: this process, with what a worker here
     reports (the default queue, and the session's worker queue when e2e tests set one). create-job asks

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import QueryDict
+from django.http import HttpResponseBase, QueryDict
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -19,7 +19,7 @@ from rest_framework.response import Response
 
 from config.api.filterspec import FilterFields, parse_filter_spec, parse_query_filters
 from config.api.permissions import ActionPermissions
-from config.api.windows import WINDOW_PARAMETERS, window_from, windowed_response
+from config.api.windows import WINDOW_PARAMETERS, Window, window_from, windowed_response
 from config.errors import MalformedRequest, Problem
 from config.softdelete import hard_delete, reinstate, soft_delete
 
@@ -90,10 +90,20 @@ class ResourceViewSet(viewsets.GenericViewSet):
         spec = parse_filter_spec(request_json_object(request, empty={}), self.filter_fields)
         queryset = spec.apply(self.list_queryset(include_inactive=spec.include_inactive))
         if window is None:
-            return Response(self.get_serializer(queryset, many=True).data)
+            return self.array_answer(queryset, window=None, total=None)
         total = queryset.count()
-        rows = window.slice(queryset)
-        return windowed_response(request, self.get_serializer(rows, many=True).data, window=window, total=total)
+        return self.array_answer(window.slice(queryset), window=window, total=total)
+
+    def array_answer(self, rows: QuerySet, *, window: Window | None, total: int | None) -> HttpResponseBase:
+        """The array of ``POST …/list``: the rows serialised (override to write them another way)."""
+        data = self.get_serializer(rows, many=True).data
+        if window is None:
+            return Response(data)
+        return windowed_response(self.request, data, window=window, total=total)
+
+    def page_answer(self, page: list) -> HttpResponseBase:
+        """A page of the GET list in the paginator's envelope (override to write it another way)."""
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(
         parameters=[OpenApiParameter("include_inactive", bool, description="include soft-deleted rows")],
@@ -104,8 +114,7 @@ class ResourceViewSet(viewsets.GenericViewSet):
         include_inactive = _bool_param(params.get("include_inactive"), "include_inactive")
         queryset = self.list_queryset(include_inactive=include_inactive)
         queryset = parse_query_filters(params, self.query_filters, self.filter_fields).apply(queryset)
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return self.page_answer(self.paginate_queryset(queryset))
 
 
 def _bool_param(raw: str | None, name: str) -> bool:

@@ -9,16 +9,18 @@ pages are stable), and the headers say where it sits: ``X-Total-Count`` (rows in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.http import HttpResponseBase, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.api.renderers import JSON_MEDIA_TYPE, bytes_response, is_json_answer
 from config.errors import MalformedRequest, Problem
 
 TOTAL_HEADER = "X-Total-Count"
@@ -84,9 +86,45 @@ def window_from(request: Request) -> Window | None:
 
 def windowed_response(request: Request, body: list, *, window: Window | None, total: int) -> Response:
     """``body`` (the window's rows) as a bare array, with ``X-Total-Count`` and ``Link`` when windowed."""
-    response = Response(body)
+    return window_headers(request, Response(body), window=window, total=total)
+
+
+def array_response(
+    request: Request, chunks: Iterator[bytes], *, window: Window | None = None, total: int | None = None
+) -> HttpResponseBase:
+    """A bare array from ``chunks`` of JSON items (each chunk items joined by commas), windowed as
+    ``windowed_response``. The first two chunks are made now (errors answer as usual); an array of one chunk
+    is answered whole (with its length), a longer one streamed a chunk at a time, so a large answer
+    costs the memory of a chunk, not of the whole. The browsable API gets the array as data."""
+    return window_headers(request, bytes_stream_response(request, chunks, b"[", b"]"), window=window, total=total)
+
+
+def bytes_stream_response(
+    request: Request, chunks: Iterator[bytes], opening: bytes, closing: bytes
+) -> HttpResponseBase:
+    """``opening``, the chunks joined by commas, ``closing``: whole when one chunk, else streamed."""
+    first = next(chunks, None)
+    second = next(chunks, None) if first is not None else None
+    if second is None:
+        return bytes_response(request, b"".join((opening, first or b"", closing)))
+    if not is_json_answer(request):
+        return bytes_response(request, b"".join((opening, b",".join([first, second, *chunks]), closing)))
+
+    def stream() -> Iterator[bytes]:
+        yield opening + first
+        yield b"," + second
+        for chunk in chunks:
+            yield b"," + chunk
+        yield closing
+
+    return StreamingHttpResponse(stream(), content_type=JSON_MEDIA_TYPE)
+
+
+def window_headers(request: Request, response: HttpResponseBase, *, window: Window | None, total: int | None):
+    """``X-Total-Count`` and ``Link`` (next/prev) on the answer of a window."""
     if window is None:
         return response
+    assert total is not None
     response[TOTAL_HEADER] = str(total)
     links = []
     if window.limit is not None and window.offset + window.limit < total:

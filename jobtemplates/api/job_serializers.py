@@ -27,10 +27,12 @@ def may_see_notifications(job: Job, viewer) -> bool:
     return viewer is None or viewer.is_staff or (job.creator_id is not None and job.creator_id == viewer.pk)
 
 
-def job_representation(job: Job, viewer=None) -> dict[str, Any]:
+def job_representation(job: Job, viewer=None, *, created_children: list[int] | None = None) -> dict[str, Any]:
     """The §4.1 job. Outputs and children come from prefetched rows when the job was listed. ``viewer``
-    (the requesting user) decides whether notification settings are shown; None shows them."""
-    saved = job.pk is not None
+    (the requesting user) decides whether notification settings are shown; None shows them.
+    ``created_children``: the job was just created by this request (so it has no outputs yet) with these
+    children; nothing is read."""
+    saved = job.pk is not None and created_children is None
     data = {
         "pk": job.pk,
         "template": {"pk": job.template.pk, "name": job.template.name, "version": job.template.version},
@@ -50,7 +52,7 @@ def job_representation(job: Job, viewer=None) -> dict[str, Any]:
         # ours
         "status": job.status,
         "progress": job.progress,
-        "children": [child.pk for child in job.children.all()] if saved else [],
+        "children": [child.pk for child in job.children.all()] if saved else list(created_children or []),
         "child_name": job.child_name,
         "worker": job.worker,
         "attempts": job.attempts,

@@ -32,6 +32,7 @@ from jobtemplates.api.node_actions import OUTPUT_POST_SCHEMA, NodeJobActionsMixi
 from jobtemplates.models import Job, JobOutput, TemplateKind
 from jobtemplates.selectors import job_output_visible_to, job_visible_q
 from jobtemplates.services.jobs import job_abort, job_cancel, job_create, job_output_delete
+from jobtemplates.services.jobs.creation import job_create_with_children
 from jobtemplates.services.jobs.deletion import job_hard_delete
 from jobtemplates.services.jobs.idempotency import (
     IDEMPOTENCY_KEY_HEADER,
@@ -111,14 +112,17 @@ class CreateJobMixin:
         if dry_run:
             job = job_create(template=template, body=body, creator=request.user, dry_run=True)
             return Response(job_representation(job, viewer=request.user))
-        headers = {}
         if key is None:
-            job = job_create(template=template, body=body, creator=request.user)
+            creation = job_create_with_children(template=template, body=body, creator=request.user)
+            # Just created: its row is what was inserted (no outputs yet, these children); no re-read.
+            return Response(job_representation(creation.job, viewer=request.user, created_children=creation.children))
+        made = job_create_idempotent(template=template, body=body, creator=request.user, key=key)
+        headers = {IDEMPOTENT_REPLAYED_HEADER: "true" if made.replayed else "false"}
+        if made.replayed:  # the job as it is now
+            data = job_representation(job_queryset().get(pk=made.job.pk), viewer=request.user)
         else:
-            creation = job_create_idempotent(template=template, body=body, creator=request.user, key=key)
-            job = creation.job
-            headers[IDEMPOTENT_REPLAYED_HEADER] = "true" if creation.replayed else "false"
-        return Response(job_representation(job_queryset().get(pk=job.pk), viewer=request.user), headers=headers)
+            data = job_representation(made.job, viewer=request.user, created_children=made.children)
+        return Response(data, headers=headers)
 
 
 JOB_FILTER_FIELDS = FilterFields(

@@ -16,20 +16,29 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.api.renderers import bytes_response
 from config.api.viewsets import ResourceViewSet, SoftDeleteMixin, request_json_object
-from config.api.windows import WINDOW_PARAMETERS, window_from, windowed_response
+from config.api.windows import WINDOW_PARAMETERS, array_response, bytes_stream_response, window_from
 from config.errors import MalformedRequest, Problem
+from config.jsonbytes import dumps
 from contracts.contracts import CONTRACTS
 from contracts.types import TypeParseError, parse_type
 from jobtemplates.api.jobs import CreateJobMixin
-from jobtemplates.api.serializers import TemplateSerializer, parameters_representation, template_representation
+from jobtemplates.api.serializers import TemplateSerializer, template_representation
 from jobtemplates.filters import TEMPLATE_FILTER_FIELDS
 from jobtemplates.graph_svg import render_graph_svg
 from jobtemplates.models import JobTemplate
-from jobtemplates.selectors import template_list, template_matching_pks, template_visible_to, templates_in_full
+from jobtemplates.representations import (
+    chunk_rows,
+    kept_part,
+    kept_rows,
+    parameters_answer,
+    template_answer,
+    template_chunks,
+)
+from jobtemplates.selectors import template_list, template_matching_pks, template_visible_to
 from jobtemplates.services.runnability import draft_verdict, runnability, templates_by_runnability
 from jobtemplates.services.templates import (
-    template_export,
     template_hard_delete,
     template_import,
     template_reinstate,
@@ -91,9 +100,21 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
         "a changed template is imported as its next version."
     )
     # Reads of stored columns only: no need to prefetch parameters, nodes and edges.
-    light_actions = frozenset({"get_types", "get_outputs", "destroy", "reinstate", "create_job"})
+    light_actions = frozenset({"destroy", "reinstate", "create_job"})
+    # Answers written from kept bytes (jobtemplates.representations): action → the kept parts they read.
+    kept_actions = {
+        "list": ("detail",),
+        "filter_list": ("detail",),
+        "retrieve": ("detail",),
+        "get_all_parameters": ("parameters",),
+        "get_types": ("types",),
+        "get_outputs": ("outputs",),
+        "export": ("export",),
+    }
 
     def get_queryset(self):
+        if self.action in self.kept_actions:
+            return kept_rows(template_visible_to(user=self.request.user), parts=self.kept_actions[self.action])
         if self.action in self.light_actions:
             return template_visible_to(user=self.request.user)
         return template_list(user=self.request.user)
@@ -124,9 +145,30 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
     def represent(self, template) -> dict:
         return template_representation(template, verdict=runnability([template], fleet=self.fleet)[template.pk])
 
+    def array_answer(self, rows, *, window, total):
+        """The lists' arrays from kept bytes, streamed a chunk at a time (config.api.windows.array_response)."""
+        chunks = template_chunks(rows.iterator(chunk_size=chunk_rows()), fleet=self.fleet)
+        return array_response(self.request, chunks, window=window, total=total)
+
+    def page_answer(self, page):
+        """A page of the GET list in DRF's envelope, its results from kept bytes."""
+        paginator = self.paginator
+        opening = b"".join(
+            (
+                b'{"count":',
+                str(paginator.page.paginator.count).encode(),
+                b',"next":',
+                dumps(paginator.get_next_link()),
+                b',"previous":',
+                dumps(paginator.get_previous_link()),
+                b',"results":[',
+            )
+        )
+        return bytes_stream_response(self.request, template_chunks(page, fleet=self.fleet), opening, b"]}")
+
     def retrieve(self, request: Request, pk=None) -> Response:
         """A template, soft-deleted ones included (with ``deletion_time`` set)."""
-        return Response(self.represent(self.get_object()))
+        return bytes_response(request, template_answer(self.get_object(), fleet=self.fleet))
 
     # --- templates only come in through import ------------------------------------------------------
 
@@ -191,7 +233,7 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
     @action(detail=True, methods=["get"], url_path="export", url_name="export")
     def export(self, request: Request, pk=None) -> Response:
         """The template in the import format; importing it (without its version) gives it back."""
-        return Response(template_export(template=self.get_object()))
+        return bytes_response(request, kept_part(self.get_object(), "export"))
 
     # --- reads --------------------------------------------------------------------------------------
 
@@ -256,29 +298,28 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
             ).values_list("pk", flat=True)
             pks = sorted(kept)
         total = len(pks)
-        templates = templates_in_full(user=request.user, pks=window.slice(pks) if window else pks)
-        verdicts = runnability(templates, fleet=self.fleet)
-        body = [template_representation(template, verdict=verdicts[template.pk]) for template in templates]
-        return windowed_response(request, body, window=window, total=total)
+        rows = kept_rows(template_visible_to(user=request.user)).filter(pk__in=window.slice(pks) if window else pks)
+        chunks = template_chunks(rows.order_by("pk").iterator(chunk_size=chunk_rows()), fleet=self.fleet)
+        return array_response(request, chunks, window=window, total=total)
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"], url_path="get-all-parameters", url_name="parameters")
     def get_all_parameters(self, request: Request, pk=None) -> Response:
         """Every parameter with the JSON schema of each allowed type and of its default. Schemas of
         ``PK``/``Name``/``JobOutput`` types list the rows you can see."""
-        return Response(parameters_representation(self.get_object(), user=request.user))
+        return bytes_response(request, parameters_answer(self.get_object(), user=request.user))
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"], url_path="get-types", url_name="types")
     def get_types(self, request: Request, pk=None) -> Response:
         """The contract's type arguments by parameter name (a meta-template's derived contract's)."""
-        return Response(self.get_object().type_parameters)
+        return bytes_response(request, kept_part(self.get_object(), "types"))
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"], url_path="get-outputs", url_name="outputs")
     def get_outputs(self, request: Request, pk=None) -> Response:
         """Output name → type string (a meta-template surfaces its children's as ``child:output``)."""
-        return Response(self.get_object().outputs)
+        return bytes_response(request, kept_part(self.get_object(), "outputs"))
 
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=["json", "svg"])],

@@ -9,6 +9,7 @@ from jobtemplates.models.templates import (
     MetaTemplate,
     Parameter,
     TemplateKind,
+    TemplateRepresentation,
     TemplateScope,
     WorkableTemplate,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "MetaTemplate",
     "Parameter",
     "TemplateKind",
+    "TemplateRepresentation",
     "TemplateScope",
     "WorkableTemplate",
 ]

@@ -156,6 +156,29 @@ class JobTemplate(SoftDeleteModel):
         return list(queryset.select_related("child") if relation == "nodes" else queryset)
 
 
+class TemplateRepresentation(models.Model):
+    """A template's answers kept as JSON bytes (jobtemplates.representations): made once, read by every process.
+
+    ``detail`` is the §3.1 representation without what is spliced in per answer (creator, deletion time,
+    runner and routing, runnability); ``parameters`` the get-all-parameters skeleton (the caller's
+    visible values are filled in per answer); ``types``, ``outputs`` and ``export`` whole answers.
+    ``fingerprint`` names the code and settings they were made with: another one is made again.
+    """
+
+    template = models.OneToOneField(
+        JobTemplate, on_delete=models.CASCADE, primary_key=True, related_name="representation"
+    )
+    fingerprint = models.CharField(max_length=64)
+    detail = models.BinaryField()
+    parameters = models.BinaryField()
+    types = models.BinaryField()
+    outputs = models.BinaryField()
+    export = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"kept representation of template {self.template_id}"
+
+
 class WorkableTemplateManager(models.Manager):
     def get_queryset(self):
         return TemplateQuerySet(self.model, using=self._db).filter(kind=TemplateKind.WORKABLE)

@@ -49,12 +49,15 @@ def runnability(templates: Iterable[JobTemplate], *, fleet: Fleet | None = None)
     """template pk → whether its jobs can run now, for any mix of workable and meta-templates."""
     templates = list(templates)
     fleet = fleet if fleet is not None else Fleet.load()
-    workable_verdicts: dict[int, Verdict] = {}
+    memo = fleet.verdict_memo
 
     def judge(template: JobTemplate) -> Verdict:
-        if template.pk not in workable_verdicts:
-            workable_verdicts[template.pk] = fleet.verdict(template_needs(template))
-        return workable_verdicts[template.pk]
+        # A verdict reads only these of a template (Fleet.verdict: its reasons do not name it).
+        key = (template.executor_class, template.required_packages, template.queue, template.min_hardware_generation)
+        verdict = memo.get(key)
+        if verdict is None:
+            verdict = memo[key] = fleet.verdict(template_needs(template))
+        return verdict
 
     metas = [template for template in templates if template.is_meta]
     descendants = workable_descendants(metas)

@@ -1,6 +1,7 @@
 """A request's work stops when its client goes (ASGI: the real handler driven as daphne drives it) or
 when it runs past REQUEST_TIMEOUT_SECONDS: CPU loops and running statements alike, and nothing it
-wrote in a transaction stays."""
+wrote in a transaction stays. The deadline in a real gunicorn worker thread: tests/config/test_gunicorn.py;
+a server stopping its requests at its graceful timeout: tests/config/test_server.py."""
 
 from __future__ import annotations
 

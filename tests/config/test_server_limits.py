@@ -1,7 +1,9 @@
-"""The real server's answers (``manage.py serve`` runs daphne; config/http_limits/server.py): what Twisted
-refused without a word (a request line past 16 KB), with an empty 400 (a multipart body without a
-boundary, headers past 16 KB) or only after buffering it (any body) now gets the JSON envelope at once,
-and a chunked JSON body is read like any other."""
+"""The real servers' answers (``manage.py serve`` runs gunicorn for HTTP and daphne for websockets, which
+answers HTTP too; config/http_limits/gunicorn.py and server.py): what gunicorn answered in HTML (a request
+line past its 8 KB cap, headers too large, a malformed request) or Twisted refused without a word (a
+request line past 16 KB), with an empty 400 (a multipart body without a boundary, headers past 16 KB) or
+only after buffering it (any body), now gets the JSON envelope at once, from both servers, and a chunked
+JSON body is read like any other."""
 
 from __future__ import annotations
 
@@ -28,9 +30,10 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(django_db_setup, django_db_blocker, tmp_path_factory):
-    """``manage.py serve --no-worker`` on the test database, with a small overall body cap."""
-    port = free_port()
+def serving(django_db_setup, django_db_blocker, tmp_path_factory):
+    """``manage.py serve --no-worker`` on the test database, with a small overall body cap: its HTTP port
+    (gunicorn) and its websockets' port (daphne)."""
+    port, ws_port = free_port(), free_port()
     log = tmp_path_factory.mktemp("server") / "serve.log"
     env = {
         **os.environ,
@@ -38,10 +41,13 @@ def server(django_db_setup, django_db_blocker, tmp_path_factory):
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "REQUEST_BODY_MAX_BYTES": str(BODY_CAP),
+        "WEB_WORKERS": "1",
+        "WEB_THREADS": "2",
     }
+    command = [sys.executable, "manage.py", "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)]
     with log.open("w") as handle:
         process = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)],
+            [*command, "--ws-port", str(ws_port)],
             cwd=REPO,
             env=env,
             stdout=handle,
@@ -49,23 +55,28 @@ def server(django_db_setup, django_db_blocker, tmp_path_factory):
             start_new_session=True,
         )
 
-    def listening() -> bool:
+    def answering(port: int) -> bool:
         if process.poll() is not None:
             raise AssertionError(f"serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return exchange(port, request_head("GET", "/healthz"), timeout=2)[0] == 200
         except OSError:
             return False
-        return True
 
-    wait_until(listening, timeout=60, interval=0.1, message="the server listening")
-    yield port
+    wait_until(lambda: answering(port) and answering(ws_port), timeout=60, interval=0.1, message="the servers")
+    yield {"gunicorn": port, "daphne": ws_port}
     os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=5)
+
+
+@pytest.fixture(params=["gunicorn", "daphne"])
+def server(request, serving) -> int:
+    """The port of each server ``serve`` runs: gunicorn (the HTTP API) and daphne (websockets, and HTTP)."""
+    return serving[request.param]
 
 
 def exchange(port: int, head: bytes, body: bytes = b"", *, timeout: float = 10.0) -> tuple[int, dict, bytes, float]:

@@ -185,6 +185,25 @@ class TestCeleryTemplates:
         worker_like_this("special@host", queues=["special"])
         assert represented(client, template)["runnable"] is True
 
+    def test_one_fleet_judges_each_distinct_need_on_its_own(self, import_body):
+        """Verdicts are kept per fleet by what they depend on (class, packages, queue, GPU): templates that
+        differ only in their queue, judged against one fleet, each get their own."""
+        from runners.capabilities import Fleet
+
+        plain = import_body(noop_body("noop_plain"))
+        special = import_body(noop_body("noop_special", queue="special"))
+        again = import_body(noop_body("noop_plain_again"))
+        fleet = Fleet.load()
+        verdicts = runnability([plain, special, again], fleet=fleet)
+        assert (verdicts[plain.pk].runnable, verdicts[special.pk].runnable, verdicts[again.pk].runnable) == (
+            True,
+            False,
+            True,
+        )
+        assert "does not consume queue 'special'" in verdicts[special.pk].reason
+        assert len(fleet.verdict_memo) == 2
+        assert runnability([special], fleet=fleet)[special.pk] == verdicts[special.pk]
+
     def test_a_gpu_need_takes_a_gpu_queue_worker_with_a_gpu_of_enough_compute(
         self, client, import_body, worker_like_this, settings
     ):

@@ -1,6 +1,14 @@
-"""Run the whole service in the foreground: the ASGI server (daphne) and one Celery worker with beat.
+"""Run the whole service in the foreground: gunicorn (the HTTP API), daphne (websockets) and one Celery
+worker with beat.
 
-Ctrl-C (or SIGTERM) stops both; if either exits on its own, the other is stopped too.
+* HTTP: gunicorn with config/gunicorn_conf.py (``WEB_WORKERS`` processes × ``WEB_THREADS`` threads,
+  persistent database connections) on ``--port``;
+* websockets: ``config.server`` (daphne, which stops within its graceful timeout) on ``--ws-port``
+  (default ``WS_PORT``, else the HTTP port + 1): ``ws://host:ws-port/v1/jobs/{pk}``;
+* the Celery worker with beat (``--no-worker``: none).
+
+Ctrl-C (or SIGTERM) stops them all, with what they started; if one exits on its own, the others are
+stopped too.
 """
 
 from __future__ import annotations
@@ -15,40 +23,75 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 
+def serving_commands(*, host: str, port: int, ws_port: int, concurrency: int, worker: bool) -> dict[str, list[str]]:
+    """The processes ``serve`` runs, by name."""
+    python = sys.executable
+    commands = {
+        "web": [
+            python,
+            "-m",
+            "gunicorn",
+            "-c",
+            "python:config.gunicorn_conf",
+            "-b",
+            f"{host}:{port}",
+            "config.wsgi:application",
+        ],
+        # config.server: daphne that exits within SERVER_GRACEFUL_TIMEOUT_SECONDS of SIGTERM.
+        "websockets": [python, "-m", "config.server", "-b", host, "-p", str(ws_port), "config.asgi:application"],
+    }
+    if worker:
+        commands["worker"] = [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--beat",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            str(concurrency),
+            "--hostname",
+            "worker@%h",
+            "--schedule",
+            str(settings.VAR_DIR / "celerybeat-schedule"),
+        ]
+    return commands
+
+
 class Command(BaseCommand):
-    help = "Serve the API (daphne, HTTP + websockets) and run a Celery worker with beat, until Ctrl-C."
+    help = (
+        "Serve the API (gunicorn, HTTP), websockets (daphne, on the next port) and run a Celery worker with beat, "
+        "until Ctrl-C."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--port", type=int, default=8000, help="the HTTP API's port")
+        parser.add_argument(
+            "--ws-port",
+            type=int,
+            default=int(os.environ["WS_PORT"]) if os.environ.get("WS_PORT") else None,
+            help="the websockets' port (default: WS_PORT, else --port + 1)",
+        )
         parser.add_argument("--concurrency", type=int, default=int(os.environ.get("WORKER_CONCURRENCY", "2")))
-        parser.add_argument("--no-worker", action="store_true", help="serve the API only")
+        parser.add_argument("--no-worker", action="store_true", help="serve the API and websockets only")
 
-    def handle(self, *args, host: str, port: int, concurrency: int, no_worker: bool, **options) -> None:
+    def handle(
+        self, *args, host: str, port: int, ws_port: int | None, concurrency: int, no_worker: bool, **options
+    ) -> None:
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
-        python = sys.executable
-        # config.server: daphne that exits within SERVER_GRACEFUL_TIMEOUT_SECONDS of SIGTERM.
-        commands = {"web": [python, "-m", "config.server", "-b", host, "-p", str(port), "config.asgi:application"]}
-        if not no_worker:
-            commands["worker"] = [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--beat",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                str(concurrency),
-                "--hostname",
-                "worker@%h",
-                "--schedule",
-                str(settings.VAR_DIR / "celerybeat-schedule"),
-            ]
-        processes = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+        ws_port = ws_port if ws_port is not None else port + 1
+        commands = serving_commands(
+            host=host, port=port, ws_port=ws_port, concurrency=concurrency, worker=not no_worker
+        )
+        # Each in a process group of its own, so that stopping one stops what it started too (a worker's
+        # pool, its embedded beat), and Ctrl-C reaches them through us: SIGTERM, a graceful stop.
+        processes = {name: subprocess.Popen(cmd, start_new_session=True) for name, cmd in commands.items()}
         self.stdout.write(self.style.SUCCESS(f"serving http://{host}:{port}/ (API /v1/, docs /v1/docs, admin /admin/)"))
+        self.stdout.write(self.style.SUCCESS(f"websockets on ws://{host}:{ws_port}/ (a job's events: /v1/jobs/{{pk}})"))
         self.stdout.write("press Ctrl-C to stop")
 
         stopping = False
@@ -73,11 +116,30 @@ class Command(BaseCommand):
             for process in processes.values():
                 if process.poll() is None:
                     process.send_signal(signal.SIGTERM)
-            deadline = time.monotonic() + 15
+            # Each stops within its graceful timeout (gunicorn kills the workers still busy then).
+            deadline = time.monotonic() + _graceful_timeout() + 5
             for process in processes.values():
                 try:
                     process.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     process.kill()
+            for process in processes.values():
+                _kill_group(process)
         if exit_code:
             sys.exit(exit_code)
+
+
+def _graceful_timeout() -> float:
+    from config.server import graceful_timeout
+
+    return graceful_timeout()
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    """Kill what is left of ``process``'s group once it has ended (e.g. a beat that started as its worker
+    was stopping, orphaned)."""
+    process.wait()
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):  # nothing left
+        pass

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 
 from config.errors import Conflict
 from jobtemplates.models import Job, JobTemplate, TemplateScope
-from jobtemplates.services.jobs.enqueueing import job_enqueue, job_route
+from jobtemplates.services.jobs.enqueueing import job_route, job_send_after_commit, job_sent_on_insert
 from jobtemplates.services.jobs.metajobs import meta_job_start
 from jobtemplates.services.jobs.references import job_references_record
 from jobtemplates.services.jobs.requests import JobRequest, check_job_request
 from jobtemplates.services.runnability import runnability
+from runners.capabilities import Fleet
 
 
 class TemplateDeleted(Conflict):
@@ -57,16 +59,35 @@ def job_build(
     )
 
 
+@dataclass(frozen=True)
+class JobCreation:
+    """A created (or, dry run, unsaved) job and the pks of the children created with it."""
+
+    job: Job
+    children: list[int]
+
+
 def job_create(*, template: JobTemplate, body: Any, creator, dry_run: bool = False) -> Job:
     """Create a job from ``template`` (http-api.md §3.4). ``dry_run`` checks and returns the job that
     would be created, unsaved. A soft-deleted template is a 409, and so is one that nothing can run now
     (no live worker or node that can: docs/runners.md) unless the body says ``"queue_anyway": true``;
     the job then waits until something can run it."""
+    return job_create_with_children(template=template, body=body, creator=creator, dry_run=dry_run).job
+
+
+def job_create_with_children(*, template: JobTemplate, body: Any, creator, dry_run: bool = False) -> JobCreation:
+    """``job_create``, also saying which children (of a meta-job) it created, so the answer needs no re-read.
+
+    Checking reads the template's parameters and the rows the body names (one query per table); the
+    verdict reads the fleet snapshot (``FLEET_SNAPSHOT_SECONDS``: a verdict is advice, a job that nothing
+    runs yet waits). Then one transaction inserts the job (already marked sent when Celery runs it),
+    its references and a meta-job's ready children; the task is sent after commit.
+    """
     if template.deletion_time is not None:
         raise TemplateDeleted(f"{template} is deleted; reinstate it or use another version.")
     request = check_job_request(template=template, body=body, user=creator)
     if not request.queue_anyway:
-        verdict = runnability([template])[template.pk]
+        verdict = runnability([template], fleet=Fleet.snapshot())[template.pk]
         if not verdict.runnable:
             raise NotRunnable(
                 f'Nothing can run {template} now: {verdict.reason}. Send "queue_anyway": true to create '
@@ -75,12 +96,14 @@ def job_create(*, template: JobTemplate, body: Any, creator, dry_run: bool = Fal
             )
     job = job_build(template=template, request=request, creator=creator)
     if dry_run:
-        return job
+        return JobCreation(job=job, children=[])
+    children: list[Job] = []
     with transaction.atomic():
+        sent = not template.is_meta and job_sent_on_insert(job=job)
         job.save()
-        job_references_record(job=job)
+        job_references_record(job=job, named_rows=request.named_rows)
         if template.is_meta:
-            meta_job_start(parent=job)
-        else:
-            job_enqueue(job=job)
-    return job
+            children = meta_job_start(parent=job)
+        elif sent:
+            job_send_after_commit(job=job)
+    return JobCreation(job=job, children=sorted(child.pk for child in children))

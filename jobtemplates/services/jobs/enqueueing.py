@@ -39,9 +39,25 @@ def job_enqueue(*, job: Job) -> bool:
     if job.runner != CELERY:
         return False
     Job.objects.filter(pk=job.pk).update(enqueued_time=timezone.now(), sends=F("sends") + 1)
+    job_send_after_commit(job=job)
+    return True
+
+
+def job_sent_on_insert(*, job: Job) -> bool:
+    """``job_enqueue`` for a job not inserted yet: mark it sent in the row it is inserted with (no UPDATE
+    after the INSERT); the caller then inserts it and calls ``job_send_after_commit`` in the same
+    transaction. Returns whether a task will be sent."""
+    if job.runner != CELERY:
+        return False
+    job.enqueued_time = timezone.now()
+    job.sends = 1
+    return True
+
+
+def job_send_after_commit(*, job: Job) -> None:
+    """Send a saved job's task once the surrounding transaction commits (never if it rolls back)."""
     job_id, queue = job.pk, job.queue
     transaction.on_commit(lambda: send_run_job(job_id, queue))
-    return True
 
 
 def send_run_job(job_id: int, queue: str = "") -> bool:

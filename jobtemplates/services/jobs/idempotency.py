@@ -23,7 +23,7 @@ from django.utils import timezone
 from config.errors import Conflict, MalformedRequest, Problem
 from jobtemplates.models import IdempotencyKey, Job, JobTemplate
 from jobtemplates.models.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH
-from jobtemplates.services.jobs.creation import job_create
+from jobtemplates.services.jobs.creation import job_create_with_children
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ class IdempotencyKeyReused(Conflict):
 class IdempotentCreation:
     job: Job
     replayed: bool  # True: an earlier request with this key made the job
+    children: list[int] | None = None  # made now: the children created with it (a replay: None, read the job)
 
 
 def idempotency_key_parse(raw: str | None) -> str | None:
@@ -107,8 +108,8 @@ def job_create_idempotent(*, template: JobTemplate, body: Any, creator, key: str
         with transaction.atomic():
             # An expired record of the key (not pruned yet) makes way for this request.
             IdempotencyKey.objects.filter(user=creator, key=key, creation_time__lt=_expiry_cutoff()).delete()
-            job = job_create(template=template, body=body, creator=creator)
-            IdempotencyKey.objects.create(user=creator, key=key, fingerprint=fingerprint, job=job)
+            creation = job_create_with_children(template=template, body=body, creator=creator)
+            IdempotencyKey.objects.create(user=creator, key=key, fingerprint=fingerprint, job=creation.job)
     except IntegrityError:
         # A request with the same key committed first (its insert made ours wait): answer its job.
         earlier = idempotent_job(user=creator, key=key, fingerprint=fingerprint)
@@ -116,7 +117,7 @@ def job_create_idempotent(*, template: JobTemplate, body: Any, creator, key: str
             raise
         logger.info("create-job: a concurrent request with key %r made job %s first", key, earlier.pk)
         return IdempotentCreation(job=earlier, replayed=True)
-    return IdempotentCreation(job=job, replayed=False)
+    return IdempotentCreation(job=creation.job, replayed=False, children=creation.children)
 
 
 def idempotency_keys_prune() -> int:

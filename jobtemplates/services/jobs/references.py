@@ -2,42 +2,48 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from django.db import models
 
-from config.errors import ApplicationError
-from contracts.resident import resolve_value
-from contracts.types import parse_type
+from contracts.resident import values_check
+from contracts.types import TypeParseError, parse_type
 from jobtemplates.models import Job, JobReference
 
 
-def _rows(value: Any) -> Iterator[models.Model]:
-    if isinstance(value, models.Model):
-        yield value
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _rows(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _rows(item)
+def job_references_record(*, job: Job, named_rows: dict[str, list[models.Model]] | None = None) -> int:
+    """Record the rows named by a job's inputs and resolved parameters (once, at creation).
 
-
-def job_references_record(*, job: Job) -> int:
-    """Record the rows named by a job's inputs and resolved parameters (once, at creation)."""
-    references = []
+    ``named_rows`` are the rows create-job's check found for the values given (keyed by
+    ``input_values.<name>`` / ``parameter_values.<name>``); only the rest (template defaults naming
+    rows) are looked up here, all at once.
+    """
+    named_rows = named_rows or {}
+    found: list[tuple[str, list[models.Model]]] = []
+    unchecked: list[tuple[str, Any, Any]] = []
     for section, values in (("input_values", job.input_values), ("parameter_values", job.resolved_parameters)):
         for name, given in values.items():
+            path = f"{section}.{name}"
+            if path in named_rows:
+                found.append((path, named_rows[path]))
+                continue
             try:
-                resolved = resolve_value(parse_type(given["type"]), given["value"], user=None)
-            except ApplicationError:
-                continue  # a template default naming a row that does not exist (yet): nothing to protect
-            references += [
-                JobReference(job=job, model_label=row._meta.label, row_pk=row.pk, path=f"{section}.{name}")
-                for row in _rows(resolved)
-            ]
-    JobReference.objects.bulk_create(references, ignore_conflicts=True)
+                declared = parse_type(given["type"])
+            except TypeParseError:
+                continue  # stored by an older version in a spelling that no longer parses: nothing to protect
+            unchecked.append((path, declared, given["value"]))
+    checked = values_check([(declared, value, path) for path, declared, value in unchecked], user=None)
+    for (path, _, _), outcome in zip(unchecked, checked, strict=True):
+        # A template default naming a row that does not exist (yet) has problems: nothing to protect.
+        if not outcome.problems:
+            found.append((path, outcome.rows))
+    references = [
+        JobReference(job=job, model_label=row._meta.label, row_pk=row.pk, path=path)
+        for path, rows in found
+        for row in rows
+    ]
+    if references:
+        JobReference.objects.bulk_create(references, ignore_conflicts=True)
     return len(references)
 
 

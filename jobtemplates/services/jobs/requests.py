@@ -7,12 +7,14 @@ a 422. Either way all problems found are listed, each with its path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from django.db.models import Model
 
 from config.errors import InvalidRequest, MalformedRequest, Problem, join_path
 from config.text_limits import text_problem
-from contracts.resident import value_problems
+from contracts.resident import values_check
 from contracts.types import Type, TypeParseError, accepts, parse_type
 from jobtemplates.graph import SEPARATOR
 from jobtemplates.models import JobTemplate, TemplateScope
@@ -44,13 +46,28 @@ class JobRequest:
     child_notification_overrides: dict[str, Any] | None
     project: Project | None = None
     queue_anyway: bool = False
+    # "input_values.<name>" / "parameter_values.<name>" → the rows that given value names, found while
+    # checking it, so that recording the job's references does not read them again.
+    named_rows: dict[str, list[Model]] = field(default_factory=dict)
+
+
+@dataclass
+class _PendingValue:
+    """A value whose schema and rows are checked with all the others at the end (one query per table)."""
+
+    declared: Type
+    value: Any
+    path: str  # where its problems go: ….value
+    slot: str  # input_values.<name> or parameter_values.<name>
 
 
 class _RequestChecker:
     def __init__(self, template: JobTemplate, user):
         self.template = template
         self.user = user
-        self.problems: list[Problem] = []
+        # Problems in the order they are found; a pending value holds the place of its problems.
+        self.problems: list[Problem | _PendingValue] = []
+        self.named_rows: dict[str, list[Model]] = {}
         self.syntax_error = False
 
     def problem(self, path: str, code: str, message: str) -> None:
@@ -83,6 +100,7 @@ class _RequestChecker:
         if not isinstance(queue_anyway, bool):
             self.syntax_error = True  # 400, not 422: a switch of the request, not a value checked against the template
             self.problem("queue_anyway", "wrong_type", "queue_anyway must be true or false")
+        self.check_values()
         if self.problems:
             return None
         return JobRequest(
@@ -94,7 +112,24 @@ class _RequestChecker:
             child_notification_overrides=child_overrides,
             project=project,
             queue_anyway=queue_anyway,
+            named_rows=self.named_rows,
         )
+
+    def check_values(self) -> None:
+        """Check every pending value at once and put its problems where it was met."""
+        pending = [item for item in self.problems if isinstance(item, _PendingValue)]
+        if not pending:
+            return
+        checked = iter(values_check([(p.declared, p.value, p.path) for p in pending], user=self.user))
+        problems: list[Problem | _PendingValue] = []
+        for item in self.problems:
+            if isinstance(item, _PendingValue):
+                outcome = next(checked)
+                problems += outcome.problems
+                self.named_rows[item.slot] = outcome.rows
+            else:
+                problems.append(item)
+        self.problems = problems
 
     def project(self, raw: Any) -> Project | None:
         """The project the job goes into (ours): one whose team the caller runs jobs in (X, W or A;
@@ -126,7 +161,8 @@ class _RequestChecker:
     # --- values -----------------------------------------------------------------------------------
 
     def typed_value(self, raw: Any, path: str, allowed: list[str]) -> dict[str, Any] | None:
-        """Check ``{"value", "type"}`` against a slot; returns it with the type canonical."""
+        """Check ``{"value", "type"}`` against a slot; returns it with the type canonical. The value itself
+        (its schema, the rows it names) is checked with the others by ``check_values``."""
         if not isinstance(raw, dict):
             self.problem(path, "wrong_type", 'expected {"value": …, "type": "<type string>"}')
             return None
@@ -158,9 +194,8 @@ class _RequestChecker:
             return None
         if "value" not in raw:
             return None
-        problems = value_problems(declared, raw["value"], user=self.user, path=join_path(path, "value"))
-        self.problems.extend(problems)
-        return None if problems else {"value": raw["value"], "type": str(declared)}
+        self.problems.append(_PendingValue(declared, raw["value"], join_path(path, "value"), path))
+        return {"value": raw["value"], "type": str(declared)}
 
     def inputs(self, raw: Any) -> dict[str, dict[str, Any]]:
         if raw is None:
@@ -192,7 +227,7 @@ class _RequestChecker:
         if not isinstance(raw, dict):
             self.problem("parameter_values", "wrong_type", "parameter_values is an object: name → {value, type}")
             return {}, {}
-        declared = {p.name: p for p in self.template.parameters.all()}
+        declared = {p.name: p for p in self.template.parameter_list()}
         for name in sorted(set(raw) - set(declared)):
             self.problem(f"parameter_values.{name}", "unknown_parameter", f"{self.template} has no parameter {name!r}")
         given: dict[str, dict] = {}

@@ -12,6 +12,7 @@ from config.errors import Conflict, InvalidRequest, MalformedRequest, Problem
 from jobtemplates.models import JobTemplate, MetaDependency, MetaNode, Parameter
 from jobtemplates.services.templates.checking import TemplateChecker
 from jobtemplates.services.templates.drafts import TemplateDraft, draft_from_template
+from jobtemplates.services.templates.representing import representations_keep
 
 VERSION_RACE_RETRIES = 3
 
@@ -188,4 +189,6 @@ def _save(draft: TemplateDraft, *, creator) -> JobTemplate:
         )
         for position, d in enumerate(draft.dependencies)
     )
+    # Its answers, computed once (read back from the rows, so that they say what a read would).
+    representations_keep(pks=[template.pk])
     return template
