@@ -29,9 +29,9 @@ from jobtemplates.filters import TEMPLATE_FILTER_FIELDS
 from jobtemplates.graph_svg import render_graph_svg
 from jobtemplates.models import JobTemplate
 from jobtemplates.representations import (
-    chunk_rows,
     kept_part,
     kept_rows,
+    listed_rows,
     parameters_answer,
     template_answer,
     template_chunks,
@@ -147,7 +147,7 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
 
     def array_answer(self, rows, *, window, total):
         """The lists' arrays from kept bytes, streamed a chunk at a time (config.api.windows.array_response)."""
-        chunks = template_chunks(rows.iterator(chunk_size=chunk_rows()), fleet=self.fleet)
+        chunks = template_chunks(listed_rows(rows), fleet=self.fleet)
         return array_response(self.request, chunks, window=window, total=total)
 
     def page_answer(self, page):
@@ -299,7 +299,7 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
             pks = sorted(kept)
         total = len(pks)
         rows = kept_rows(template_visible_to(user=request.user)).filter(pk__in=window.slice(pks) if window else pks)
-        chunks = template_chunks(rows.order_by("pk").iterator(chunk_size=chunk_rows()), fleet=self.fleet)
+        chunks = template_chunks(listed_rows(rows.order_by("pk")), fleet=self.fleet)
         return array_response(request, chunks, window=window, total=total)
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})

@@ -6,6 +6,7 @@ the receivers that drop kept rows when a domain or licence they read changes (``
 from jobtemplates.representations.answers import (
     chunk_rows,
     kept_part,
+    listed_rows,
     parameters_answer,
     template_answer,
     template_chunks,
@@ -28,6 +29,7 @@ __all__ = [
     "kept_of",
     "kept_part",
     "kept_rows",
+    "listed_rows",
     "parameters_answer",
     "parameters_representation",
     "representations_drop",

@@ -162,7 +162,7 @@ def kept_of(template: JobTemplate) -> TemplateRepresentation | None:
         kept = template.representation
     except TemplateRepresentation.DoesNotExist:
         return None
-    return kept if kept.fingerprint == fingerprint() else None
+    return kept if kept is not None and kept.fingerprint == fingerprint() else None
 
 
 def representations_ensure(templates: list[JobTemplate]) -> None:
