@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, QuerySet
+from django.db.models.expressions import RawSQL
 
 from config.errors import InvalidRequest, Problem
 from workspaces.models import Membership, Project, Team
@@ -23,14 +24,29 @@ def active_memberships() -> QuerySet[Membership]:
     return Membership.objects.filter(deletion_time__isnull=True, team__deletion_time__isnull=True)
 
 
-def member_team_ids(user) -> QuerySet:
-    """The pks of the active teams ``user`` is an active member of (a subquery)."""
-    return active_memberships().filter(user_id=user.pk).values("team_id")
+def _member_teams_sql() -> str:
+    membership, team = Membership._meta.db_table, Team._meta.db_table
+    return (
+        f'SELECT m."team_id" FROM "{membership}" m INNER JOIN "{team}" t ON t."id" = m."team_id" '
+        f'WHERE m."user_id" = %s AND m."deletion_time" IS NULL AND t."deletion_time" IS NULL'
+    )
 
 
-def member_project_ids(user) -> QuerySet:
-    """The pks of the active projects of those teams (a subquery)."""
-    return Project.objects.filter(deletion_time__isnull=True, team__in=member_team_ids(user)).values("pk")
+def member_team_ids(user) -> RawSQL:
+    """The pks of the active teams ``user`` is an active member of (a subquery, for ``__in``).
+
+    Written as SQL: every visibility filter of every request builds it, and the ORM took ~2 ms of Python
+    to build the nested querysets (template_visible_q's answer in a retrieve: 4.3 ms against 2.5 for an admin)."""
+    return RawSQL(_member_teams_sql(), [user.pk])
+
+
+def member_project_ids(user) -> RawSQL:
+    """The pks of the active projects of those teams (a subquery, for ``__in``)."""
+    project = Project._meta.db_table
+    return RawSQL(
+        f'SELECT p."id" FROM "{project}" p WHERE p."deletion_time" IS NULL AND p."team_id" IN ({_member_teams_sql()})',
+        [user.pk],
+    )
 
 
 def team_permission(*, user, team: Team) -> str | None:
