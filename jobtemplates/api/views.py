@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.decorators import action
@@ -36,6 +36,7 @@ from jobtemplates.representations import (
     template_answer,
     template_chunks,
 )
+from jobtemplates.representations.single import OneTemplate, template_one
 from jobtemplates.selectors import template_list, template_matching_pks, template_visible_to
 from jobtemplates.services.runnability import draft_verdict, runnability, templates_by_runnability
 from jobtemplates.services.templates import (
@@ -166,9 +167,17 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
         )
         return bytes_stream_response(self.request, template_chunks(page, fleet=self.fleet), opening, b"]}")
 
+    def kept_object(self, part: str) -> OneTemplate:
+        """The template of the URL with its kept ``part``, in one statement (404 when the caller cannot
+        see it): what ``get_object`` would find, without compiling a queryset per request."""
+        template = template_one(pk=self.kwargs.get(self.lookup_field), user=self.request.user, part=part)
+        if template is None:
+            raise Http404("No JobTemplate matches the given query.")
+        return template
+
     def retrieve(self, request: Request, pk=None) -> Response:
         """A template, soft-deleted ones included (with ``deletion_time`` set)."""
-        return bytes_response(request, template_answer(self.get_object(), fleet=self.fleet))
+        return bytes_response(request, template_answer(self.kept_object("detail"), fleet=self.fleet))
 
     # --- templates only come in through import ------------------------------------------------------
 
@@ -233,7 +242,7 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
     @action(detail=True, methods=["get"], url_path="export", url_name="export")
     def export(self, request: Request, pk=None) -> Response:
         """The template in the import format; importing it (without its version) gives it back."""
-        return bytes_response(request, kept_part(self.get_object(), "export"))
+        return bytes_response(request, kept_part(self.kept_object("export"), "export"))
 
     # --- reads --------------------------------------------------------------------------------------
 
@@ -307,19 +316,19 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
     def get_all_parameters(self, request: Request, pk=None) -> Response:
         """Every parameter with the JSON schema of each allowed type and of its default. Schemas of
         ``PK``/``Name``/``JobOutput`` types list the rows you can see."""
-        return bytes_response(request, parameters_answer(self.get_object(), user=request.user))
+        return bytes_response(request, parameters_answer(self.kept_object("parameters"), user=request.user))
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"], url_path="get-types", url_name="types")
     def get_types(self, request: Request, pk=None) -> Response:
         """The contract's type arguments by parameter name (a meta-template's derived contract's)."""
-        return bytes_response(request, kept_part(self.get_object(), "types"))
+        return bytes_response(request, kept_part(self.kept_object("types"), "types"))
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"], url_path="get-outputs", url_name="outputs")
     def get_outputs(self, request: Request, pk=None) -> Response:
         """Output name → type string (a meta-template surfaces its children's as ``child:output``)."""
-        return bytes_response(request, kept_part(self.get_object(), "outputs"))
+        return bytes_response(request, kept_part(self.kept_object("outputs"), "outputs"))
 
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=["json", "svg"])],

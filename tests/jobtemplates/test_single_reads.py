@@ -1,0 +1,142 @@
+"""The answers of one template (retrieve, get-types, get-outputs, export, get-all-parameters) read it with
+one statement compiled once per process (jobtemplates.representations.single): the same visibility as
+every other read, soft-deleted templates included, a pk that is no template's answered 404."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from jobtemplates.models import JobTemplate, TemplateRepresentation
+from jobtemplates.representations.single import template_one
+from jobtemplates.selectors import template_visible_to
+from jobtemplates.services.templates import template_soft_delete
+from tests.factories import ProjectFactory, UserFactory
+from tests.jobtemplates.conftest import meta_body
+from workspaces.models import Membership, Project, Team
+
+pytestmark = pytest.mark.django_db
+
+API = "/v1/job-templates"
+PARTS = ("detail", "parameters", "types", "outputs", "export")
+
+
+@pytest.fixture
+def world(import_body, ufdl_bodies, train_predict, admin_user):
+    """Callers of every kind and templates of every scope, some of them in projects whose team or
+    membership has gone."""
+    alice, bob, carol, dave = (UserFactory(username=name) for name in ("alice", "bob", "carol", "dave"))
+    ProjectFactory(name="lab", members={alice: "R", carol: "W"})
+    closed = ProjectFactory(name="closed", members={alice: "A", dave: "R"})
+    gone_team = ProjectFactory(name="gone_team", members={alice: "R"})
+    body = ufdl_bodies["image-classification__0010_dogs_dummy_image_class_train.json"]
+
+    def scoped(name: str, **fields):
+        return import_body({**body, "name": name, **fields})
+
+    templates = [
+        *train_predict,
+        scoped("public_variant"),
+        scoped("alice_own", scope="user"),
+        scoped("lab_train", scope="project", project="lab"),
+        scoped("closed_train", scope="project", project="closed"),
+        scoped("gone_team_train", scope="project", project="gone_team"),
+        import_body({**meta_body("lab_meta"), "scope": "project", "project": "lab"}),
+    ]
+    JobTemplate.objects.filter(name="alice_own").update(creator=alice)
+    template_soft_delete(template=JobTemplate.objects.get(name="public_variant"))
+    Project.objects.filter(pk=closed.pk).update(deletion_time=timezone.now())
+    Team.objects.filter(pk=gone_team.team_id).update(deletion_time=timezone.now())
+    Membership.objects.filter(user=carol).update(deletion_time=timezone.now())
+    callers = [alice, bob, carol, dave, admin_user]
+    return callers, [JobTemplate.objects.get(pk=template.pk) for template in templates]
+
+
+def test_one_template_is_found_exactly_when_the_visibility_rule_finds_it(world):
+    callers, templates = world
+    seen = set()
+    for caller in callers:
+        for template in templates:
+            expected = template_visible_to(user=caller).filter(pk=template.pk).exists()
+            for part in PARTS:
+                found = template_one(pk=template.pk, user=caller, part=part)
+                assert (found is not None) == expected, (caller.username, template.name, part)
+                if found is not None:
+                    seen.add((caller.username, template.name))
+                    assert (found.pk, found.name, found.version, found.kind) == (
+                        template.pk,
+                        template.name,
+                        template.version,
+                        template.kind,
+                    )
+                    assert found.deletion_time == template.deletion_time
+                    assert found.creator_id == template.creator_id
+    # The matrix is not trivial: some callers see some templates and not others.
+    assert ("alice", "lab_train") in seen and ("bob", "lab_train") not in seen
+    assert ("alice", "closed_train") not in seen and ("alice", "gone_team_train") not in seen
+    assert ("carol", "lab_meta") not in seen and ("root", "closed_train") in seen
+    assert ("bob", "public_variant") in seen  # soft-deleted: still answered, with its deletion_time
+
+
+def test_the_kept_part_is_the_kept_rows_column(world):
+    _, templates = world
+    template = templates[0]
+    kept = TemplateRepresentation.objects.get(template=template)
+    for part in PARTS:
+        found = template_one(pk=template.pk, user=None, part=part)
+        assert found.representation.fingerprint == kept.fingerprint
+        assert bytes(getattr(found.representation, part)) == bytes(getattr(kept, part))
+
+
+def test_a_deleted_soft_deleted_time_reads_as_an_aware_datetime(world):
+    _, templates = world
+    deleted = next(template for template in templates if template.deletion_time is not None)
+    found = template_one(pk=deleted.pk, user=None)
+    assert timezone.is_aware(found.deletion_time) and found.deletion_time == deleted.deletion_time
+
+
+def test_anonymous_callers_and_unknown_parts_find_nothing(world):
+    from django.contrib.auth.models import AnonymousUser
+
+    _, templates = world
+    assert template_one(pk=templates[0].pk, user=AnonymousUser()) is None
+    with pytest.raises(ValueError, match="unknown kept part"):
+        template_one(pk=templates[0].pk, user=None, part="content")
+
+
+@pytest.mark.parametrize("pk", ["0", "-1", str(2**63), "9" * 40, "1e3", "abc", "١٢"])
+def test_a_pk_that_is_no_template_is_404_on_every_single_read(world, admin_client, client, pk):
+    for suffix in ("", "/get-all-parameters", "/get-types", "/get-outputs"):
+        for caller in (client, admin_client):
+            response = caller.get(f"{API}/{pk}{suffix}")
+            assert response.status_code == 404, (pk, suffix, response.content)
+            assert response.json()["code"] == "not_found"
+    assert admin_client.get(f"{API}/{pk}/export").status_code == 404
+
+
+def test_single_reads_are_one_statement_beyond_the_callers_user(world, client, user):
+    _, templates = world
+    workable = templates[0]
+    client.get(f"{API}/{workable.pk}/get-types")  # the statement is compiled on the first call
+    for suffix in ("/get-types", "/get-outputs"):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"{API}/{workable.pk}{suffix}")
+        assert response.status_code == 200
+        statements = [query["sql"] for query in queries.captured_queries]
+        # The bearer's user (the suite reads it on every request), then the template with its kept part.
+        assert len(statements) == 2, statements
+        assert "jobtemplates_templaterepresentation" in statements[1]
+
+
+def test_a_template_whose_kept_row_is_gone_is_answered_and_kept_again(world, client):
+    _, templates = world
+    template = templates[0]
+    before = client.get(f"{API}/{template.pk}").content
+    TemplateRepresentation.objects.filter(template=template).delete()
+    assert client.get(f"{API}/{template.pk}").content == before
+    assert TemplateRepresentation.objects.filter(template=template).exists()
+    TemplateRepresentation.objects.filter(template=template).update(fingerprint="stale")
+    assert client.get(f"{API}/{template.pk}/get-types").json() == client.get(f"{API}/{template.pk}/get-types").json()
+    assert TemplateRepresentation.objects.get(template=template).fingerprint != "stale"
