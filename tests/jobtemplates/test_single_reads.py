@@ -140,3 +140,35 @@ def test_a_template_whose_kept_row_is_gone_is_answered_and_kept_again(world, cli
     TemplateRepresentation.objects.filter(template=template).update(fingerprint="stale")
     assert client.get(f"{API}/{template.pk}/get-types").json() == client.get(f"{API}/{template.pk}/get-types").json()
     assert TemplateRepresentation.objects.get(template=template).fingerprint != "stale"
+
+
+def test_catalogue_names_and_pks_of_one_answer_are_one_statement_and_never_stale(
+    catalogue, ufdl_bodies, import_body, client
+):
+    """``Name<DockerImage<…>>`` and ``PK<DockerImage<…>>`` (rows every caller may use) are listed by one
+    statement compiled once; a docker image added since is listed by the next answer."""
+    from contracts.models import DockerImage
+
+    template = import_body(ufdl_bodies["image-classification__0001_tensorflow_1_14_image_class_train.json"])
+    url = f"{API}/{template.pk}/get-all-parameters"
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        before = client.get(url).json()
+    docker = [query["sql"] for query in queries.captured_queries if "contracts_dockerimage" in query["sql"]]
+    assert len(docker) == 1, docker
+
+    def listed(answer: dict) -> tuple[list, list]:
+        types = answer["docker_image"]["types"]
+        enums = {key: schema.get("enum") for key, schema in types.items() if schema and "enum" in schema}
+        names = next(values for key, values in enums.items() if key.startswith("Name<"))
+        pks = next(values for key, values in enums.items() if key.startswith("PK<"))
+        return names, pks
+
+    names, pks = listed(before)
+    assert names and pks and len(names) == len(pks)
+    model = DockerImage.objects.get(pk=pks[0])
+    model.pk = None
+    model.version = "99.0"
+    model.save()
+    names_after, pks_after = listed(client.get(url).json())
+    assert model.pk in pks_after and f"{model.name} v99.0" in names_after
