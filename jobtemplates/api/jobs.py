@@ -20,6 +20,7 @@ from config.api.filterspec import FilterFields
 from config.api.viewsets import ResourceViewSet, SoftDeleteMixin, request_json_object
 from config.errors import NotFound, PermissionDenied
 from contracts.types import TypeParseError, parse_type
+from contracts.types.media import file_kind
 from jobtemplates.api.job_serializers import (
     JobDescriptionSerializer,
     JobOutputSerializer,
@@ -283,10 +284,11 @@ class JobViewSet(NodeJobActionsMixin, mixins.UpdateModelMixin, SoftDeleteMixin, 
 
 
 def download_response(output: JobOutput) -> FileResponse:
-    filename = f"job{output.job_id}-{output.name.replace(':', '_')}"
-    return FileResponse(
-        output.file.open("rb"), as_attachment=True, filename=filename, content_type="application/octet-stream"
-    )
+    """An output's bytes as a file a browser can show: the media type and extension of its type
+    (``BLOB<'log'>`` is ``text/plain`` ``….log``, ``JSON`` ``application/json`` ``….json``)."""
+    kind = file_kind(parse_type(output.type))
+    filename = f"job{output.job_id}-{output.name.replace(':', '_')}{kind.extension}"
+    return FileResponse(output.file.open("rb"), as_attachment=True, filename=filename, content_type=kind.content_type)
 
 
 class JobOutputViewSet(mixins.RetrieveModelMixin, ResourceViewSet):

@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.db import connection
@@ -605,13 +606,32 @@ class TestOutputs:
         job = lab_job(lab, template=templates["train"], creator=other_user, finished=True)
         return job, write(job, "model", NOOP_MODEL, b"weights"), write(job, "metrics", "JSON", {"accuracy": 0.5})
 
+    def test_a_browser_is_told_what_an_output_is(self, client, templates, user):
+        """Content type and file name from the output's type: a log shows as text, a CSV as CSV."""
+        job = JobFactory(template=templates["train"], creator=user, finished=True)
+        write(job, "log", "BLOB<'log'>", b"line 1\nline 2")
+        write(job, "predictions", "BLOB<'text/csv'>", b"a,b\n1,2\n")
+        write(job, "picture", "BLOB<'png'>", b"\x89PNG\r\n")
+        for name, type_string, content_type, extension in (
+            ("log", "BLOB<'log'>", "text/plain; charset=utf-8", ".log"),
+            ("predictions", "BLOB<'text/csv'>", "text/csv; charset=utf-8", ".csv"),
+            ("picture", "BLOB<'png'>", "image/png", ".png"),
+        ):
+            response = client.get(f"{JOBS}/{job.pk}/outputs/{name}/{quote(type_string, safe='')}")
+            assert response.status_code == 200, (name, response.content)
+            assert response["Content-Type"] == content_type
+            assert f'filename="job{job.pk}-{name}{extension}"' in response["Content-Disposition"]
+
     def test_bytes_and_info_by_name_and_type(self, client, trained):
         job, model, metrics = trained
         response = client.get(f"{JOBS}/{job.pk}/outputs/model/{NOOP_MODEL}")
         assert response.status_code == 200 and streamed(response) == b"weights"
         assert response["Content-Type"] == "application/octet-stream"
-        assert f'filename="job{job.pk}-model"' in response["Content-Disposition"]
-        assert json.loads(streamed(client.get(f"{JOBS}/{job.pk}/outputs/metrics/JSON"))) == {"accuracy": 0.5}
+        assert f'filename="job{job.pk}-model.bin"' in response["Content-Disposition"]
+        metrics_response = client.get(f"{JOBS}/{job.pk}/outputs/metrics/JSON")
+        assert json.loads(streamed(metrics_response)) == {"accuracy": 0.5}
+        assert metrics_response["Content-Type"] == "application/json"
+        assert f'filename="job{job.pk}-metrics.json"' in metrics_response["Content-Disposition"]
         info = client.get(f"{JOBS}/{job.pk}/outputs/model/{NOOP_MODEL}/info")
         assert info.status_code == 200
         assert {k: info.json()[k] for k in ("pk", "job", "name", "type", "size", "source")} == {
