@@ -1,4 +1,4 @@
-# One image for web (gunicorn), ws (daphne), worker and beat (docker-compose.yml picks the command).
+# One image for web (gunicorn), ws (daphne), worker, notifier and beat (docker-compose.yml picks the command).
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 VAR_DIR=/var/lib/jobtemplates
 WORKDIR /app

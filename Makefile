@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev serve check lint bench fuzz clean
+.PHONY: run test install install-dev serve check lint bench fuzz clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ run: install
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
-test: install-dev
+test: install-dev chromium
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m mypy
@@ -48,6 +48,12 @@ fuzz: install-dev
 	rm -f $(FUZZ_REPORT)
 	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) FUZZ_REPORT=$(FUZZ_REPORT) \
 		$(BIN)/python -m pytest -q -p no:logging tests/config/test_schema_fuzz.py
+
+# The browser tests (tests/browser: the docs offline, in a headless Chromium) need Debian's chromium.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		(apt-get install -y -q chromium >/dev/null 2>&1 && echo "installed chromium for the browser tests") || \
+		echo "chromium is missing and could not be installed (apt-get install chromium): tests/browser will fail"
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -5,214 +5,67 @@ Run from the repository root::
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/x CELERY_BROKER_URL=redis://127.0.0.1:6379/0 \\
         .venv/bin/python bench/jobs.py                 # PostgreSQL + Redis
     .venv/bin/python bench/jobs.py --embedded          # the embedded default: SQLite + fsq://
-    .venv/bin/python bench/jobs.py --sections a --round-trips 50 --notifications none
+    .venv/bin/python bench/jobs.py --sections a --round-trips 50 --env CELERY_WORKER_PREFETCH_MULTIPLIER=4
 
 What it does, from nothing: a fresh database (a new PostgreSQL database ``<name>_bench_jobs`` on the
 server of ``DATABASE_URL``, dropped afterwards; else a temporary SQLite file), migrated, the catalogue
 seeded, the built-in templates imported, a public dataset; a temporary ``VAR_DIR`` (media, and the
-fsq:// broker folder in embedded mode). It starts ``--workers`` service workers (``celery -A config
-worker``, prefork, ``--concurrency`` children each, a queue of their own) and as many workers of
-``bench/raw_app.py`` (a bare Celery app, same broker, same policy: late acks, prefetch 1, JSON, no
-result backend) on another queue. Then:
+fsq:// broker folder in embedded mode). It starts, each on queues of the run's own:
+
+* ``--workers`` service workers (``celery -A config worker``, prefork, ``--concurrency`` children each)
+  with the server's default notifications (UFDL's: print, and an email on start, sent through Django's
+  locmem email backend, which delivers to memory), and a notifier (a thread pool on their notification
+  queue, as ``manage.py serve`` runs it) that sends those emails;
+* as many service workers without default notifications (``NOTIFICATION_DEFAULTS`` empty), on a queue
+  of their own, which a copy of the ``noop`` template names;
+* as many workers of ``bench/raw_app.py`` (a bare Celery app, same broker, same policy: late acks,
+  prefetch 1, JSON, no result backend).
+
+Then, in one run:
 
 a. **Latency**: one no-op job at a time (``job_create`` of the ``noop`` template, as the HTTP route
    calls it) until the benchmark sees it ``finished`` in the database (polled every ``--poll``
    seconds), against one raw no-op task at a time until its marker file appears (polled alike).
-   Medians, with each job's time split by the timestamps the service writes; then the same job
-   created and run in this process (``run_job``, no broker) with its SQL statements counted.
+   Medians, with each job's time split by the timestamps the service writes.
 b. **Throughput**: ``--jobs`` no-op jobs created in one transaction, sent when it commits, until all
-   are finished; against as many raw tasks sent one after another until all markers exist.
+   are finished (and their emails sent); with the default notifications, then without; against as many
+   raw tasks sent one after another until all markers exist.
 c. **Meta-jobs** of ``--nodes`` predict nodes: a chain (``sleep_train`` feeding its model to every
    ``sleep_predict``, each predict's ``predictions`` feeding the next one's ``dataset``) and a
    fan-out (one train feeding ``--nodes`` predicts): create-job until the parent is finished.
+d. **Statements**: the same no-op job created and run in this process (``run_job``, no broker), its
+   SQL statements counted, with and without the default notifications; ``run_job`` under cProfile.
 
-It prints medians and ratios against the raw baseline measured in the same run. Figures and how to
-read them: bench/README.md.
+It prints medians and ratios against the raw baseline measured in the same run, and ends with issue
+14's targets, each PASS or MISS. Ctrl-C (or SIGTERM) stops the workers and drops what it made. Figures
+and how to read them: bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
-import statistics
+import signal
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
-from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from anywhere
 
-from bench.common import Process, fresh_database, wait_for  # noqa: E402
-from tests.workers import celery_worker_command  # noqa: E402
+from bench.common import Process, wait_for  # noqa: E402
+from bench.jobs_bench.inprocess import in_process, median, ms  # noqa: E402
+from bench.jobs_bench.report import Target, targets_table  # noqa: E402
+from bench.jobs_bench.setup import cleanup, configure, parse_env, seed, start_workers, wait_registered, warm_up  # noqa: E402
+from bench.jobs_bench.sides import FINAL, Raw, Service  # noqa: E402
 
 IC_DATASET = "PK<Dataset<Domain<'Image Classification'>>>"
-FINAL = ("finished", "errored", "cancelled")
-
-
-# --- setting up ------------------------------------------------------------------------------------
-
-
-def configure(options: argparse.Namespace, workdir: Path) -> dict:
-    """Point this process (and, through the environment, every worker) at the fresh setup."""
-    database_url, drop = fresh_database(workdir, "bench_jobs", embedded=options.embedded)
-    var = workdir / "var"
-    broker = os.environ.get("CELERY_BROKER_URL", "")
-    if options.embedded or not broker:
-        broker = f"fsq://{(var / 'broker').as_posix()}"
-    run = uuid.uuid4().hex[:8]
-    environment = {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": broker,
-        "VAR_DIR": str(var),
-        "MEDIA_ROOT": str(var / "media"),
-        "CELERY_TASK_DEFAULT_QUEUE": f"bench-jobs-{run}",
-    }
-    if options.notifications == "none":
-        environment["NOTIFICATION_DEFAULTS"] = json.dumps({"workable": {}, "meta": {}})
-    os.environ.update(environment)
-    import logging
-
-    import django
-
-    django.setup()
-    # Jobs run in this process (a) log at INFO to their own handler; the console shows warnings only.
-    for handler in logging.getLogger().handlers:
-        handler.setLevel(logging.WARNING)
-    return {
-        "drop": drop,
-        "broker": broker,
-        "database": database_url,
-        "queue": environment["CELERY_TASK_DEFAULT_QUEUE"],
-        "raw_queue": f"bench-raw-{run}",
-        "run": run,
-    }
-
-
-def seed() -> dict:
-    """Migrate, seed the catalogue, import the built-in templates, make a user and a public dataset."""
-    from django.contrib.auth import get_user_model
-    from django.core.management import call_command
-
-    from contracts.models import Domain, Licence
-    from contracts.services.catalogue_seed import catalogue_seed
-    from jobtemplates.services.templates import template_import
-    from workspaces.models import Dataset
-
-    call_command("migrate", verbosity=0)
-    catalogue_seed()
-    user = get_user_model().objects.create_user("bench", "bench@example.com", "bench-password-1", is_staff=True)
-    templates = {}
-    for name in ("noop", "sleep_train", "sleep_predict"):
-        body = json.loads((REPO / "templates" / "builtin" / f"{name}.json").read_text())
-        templates[name] = template_import(data=body, creator=user).template
-    dataset = Dataset.objects.create(
-        name="bench",
-        domain=Domain.objects.get(name="ic"),
-        licence=Licence.objects.get(name="Apache 2.0"),
-        is_public=True,
-        creator=user,
-    )
-    return {"user": user, "templates": templates, "dataset": dataset}
-
-
-# --- the two sides ---------------------------------------------------------------------------------
-
-
-class Service:
-    """Jobs through the service: create-job, then the job's row until it is final."""
-
-    def __init__(self, setup: dict, data: dict, workers: list[Process]):
-        from jobtemplates.services.jobs import enqueueing
-
-        self.user, self.templates, self.dataset = data["user"], data["templates"], data["dataset"]
-        self.workers = workers
-        # When each job's task was handed to the broker (after its transaction committed).
-        self.sent_at: dict[int, float] = {}
-        send = enqueueing.send_run_job
-
-        def timed_send(job_id: int) -> bool:
-            self.sent_at[job_id] = time.time()
-            return send(job_id)
-
-        enqueueing.send_run_job = timed_send
-
-    def create(self, template_name: str = "noop", body: dict | None = None):
-        from jobtemplates.services.jobs import job_create
-
-        return job_create(template=self.templates[template_name], body=body or {"input_values": {}}, creator=self.user)
-
-    def status(self, job_id: int) -> str | None:
-        from jobtemplates.models import Job
-
-        return Job.objects.filter(pk=job_id).values_list("status", flat=True).first()
-
-    def wait_final(self, job_id: int, *, poll: float, timeout: float = 120) -> str:
-        seen: list[str] = []
-
-        def final() -> bool:
-            status = self.status(job_id)
-            if status in FINAL:
-                seen.append(status)
-                return True
-            return False
-
-        wait_for(final, timeout=timeout, interval=poll, what=f"job {job_id}", processes=self.workers)
-        return seen[0]
-
-
-class Raw:
-    """Raw Celery tasks of bench/raw_app.py: send, then wait for the marker file."""
-
-    def __init__(self, setup: dict, raw_dir: Path, workers: list[Process]):
-        from celery import Celery
-
-        self.done = raw_dir / "done"
-        self.done.mkdir(parents=True, exist_ok=True)
-        self.queue = setup["raw_queue"]
-        self.workers = workers
-        self.app = Celery("bench-raw-client", broker=setup["broker"], set_as_current=False)
-        from django.conf import settings
-
-        self.app.conf.update(
-            task_serializer="json",
-            accept_content=["json"],
-            task_ignore_result=True,
-            broker_transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
-        )
-        self.next = 0
-
-    def send(self) -> int:
-        n = self.next
-        self.next += 1
-        self.app.send_task("bench.raw_noop", args=[n], queue=self.queue)
-        return n
-
-    def ran_at(self, n: int) -> float | None:
-        try:
-            return float((self.done / str(n)).read_text())
-        except (FileNotFoundError, ValueError):
-            return None
-
-    def count_done(self) -> int:
-        return sum(1 for name in os.listdir(self.done) if not name.startswith("."))
 
 
 # --- measuring -------------------------------------------------------------------------------------
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:8.1f} ms"
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
 
 
 def section_latency(service: Service, raw: Raw, options) -> dict:
@@ -279,8 +132,13 @@ def section_latency(service: Service, raw: Raw, options) -> dict:
     print("  raw, split by the marker's time (medians):")
     print(f"    send → task ran (publish, broker, worker pickup)             {ms(median(raw_phases['to_run']))}")
     print(f"    ran → seen (polling)                                         {ms(median(raw_phases['to_seen']))}")
-    in_process(service, options)
-    return {"service": service_total, "raw": raw_total}
+    where = {
+        "create-job": median(phases["create"]),
+        "sent → claimed": median(phases["to_claim"]),
+        "claimed → end": median(phases["run"]),
+        "end → seen": median(phases["to_seen"]),
+    }
+    return {"service": service_total, "raw": raw_total, "where": where}
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -288,143 +146,35 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-@contextmanager
-def not_sent():
-    """Jobs created inside are not sent to the broker (this process runs them)."""
-    from jobtemplates.services.jobs import enqueueing
-
-    original = enqueueing.send_run_job
-    enqueueing.send_run_job = lambda job_id: True
-    try:
-        yield
-    finally:
-        enqueueing.send_run_job = original
-
-
-def in_process(service: Service, options) -> None:
-    """create-job and run_job in this process, no broker: their time and their SQL statements."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from executors.runner import run_job
-
-    create_times, run_times, create_sql, run_sql = [], [], Counter(), Counter()
-    count = 20
-    for index in range(-2, count):
-        with not_sent(), CaptureQueriesContext(connection) as created:
-            started = time.perf_counter()
-            job = service.create()
-            create_time = time.perf_counter() - started
-        with CaptureQueriesContext(connection) as ran:
-            started = time.perf_counter()
-            outcome = run_job(job_id=job.pk, worker="bench-in-process")
-            run_time = time.perf_counter() - started
-        if outcome != "finished":
-            raise SystemExit(f"in-process job {job.pk}: {outcome}")
-        if index >= 0:
-            create_times.append(create_time)
-            run_times.append(run_time)
-            create_sql.update(statement_kind(q["sql"]) for q in created.captured_queries)
-            run_sql.update(statement_kind(q["sql"]) for q in ran.captured_queries)
-    print(f"  in this process, no broker (median of {count}):")
-    print(
-        f"    create-job {ms(median(create_times))}, {sum(create_sql.values()) / count:.0f} SQL statements: "
-        f"{describe_sql(create_sql, count)}"
-    )
-    print(
-        f"    run_job    {ms(median(run_times))}, {sum(run_sql.values()) / count:.0f} SQL statements: "
-        f"{describe_sql(run_sql, count)}"
-    )
-    profile_run_job(service, count)
-
-
-# Parts of run_job, by (module file, function): cumulative time under cProfile. Nested parts are
-# included in their callers (the notifications are part of the claim and of the finish).
-RUN_JOB_PARTS = [
-    ("executors/runner.py", "run_job", "run_job, in all"),
-    ("django/db/__init__.py", "close_old_connections", "  close_old_connections"),
-    ("jobtemplates/services/jobs/transitions.py", "job_claim", "  claim (UPDATE, reload, its notifications)"),
-    ("threading.py", "start", "  watchdog thread start"),
-    ("executors/runner.py", "_run_claimed", "  prepare, run, check, log, finish"),
-    ("executors/loading.py", "load_executor_class", "    load the executor class"),
-    ("runners/packages.py", "missing_packages", "    required packages"),
-    ("tempfile.py", "__init__", "    scratch folder"),
-    ("executors/builtin/testing.py", "run", "    the executor itself"),
-    ("executors/runner.py", "flush_progress", "    progress write (+ on_progress)"),
-    ("executors/runner.py", "_store_log", "    log output (file + row)"),
-    ("executors/runner.py", "_finish", "    finish transition (+ its notifications)"),
-    ("notifications/dispatch.py", "job_transition_notify", "  notifications, all (inside claim, progress, finish)"),
-    ("executors/runner.py", "stop", "  watchdog stop"),
-]
-
-
-def profile_run_job(service: Service, count: int) -> None:
-    """Where run_job's time goes, by cProfile (which slows everything; read the shares)."""
-    import cProfile
-    import pstats
-
-    from executors.runner import run_job
-
-    profiler = cProfile.Profile()
-    for _ in range(count):
-        with not_sent():
-            job = service.create()
-        profiler.enable()
-        run_job(job_id=job.pk, worker="bench-in-process")
-        profiler.disable()
-    stats = pstats.Stats(profiler).stats
-    totals = {}
-    for suffix, function, label in RUN_JOB_PARTS:
-        totals[label] = sum(
-            entry[3]
-            for (filename, _, name), entry in stats.items()
-            if name == function and filename.replace("\\", "/").endswith(suffix)
-        )
-    whole = totals[RUN_JOB_PARTS[0][2]] or 1.0
-    print(f"    run_job under cProfile, per job (share of run_job), {count} jobs:")
-    for _, _, label in RUN_JOB_PARTS:
-        print(f"      {label:<58} {totals[label] / count * 1000:6.1f} ms  {totals[label] / whole * 100:4.0f} %")
-
-
-def statement_kind(sql: str) -> str:
-    words = sql.split(None, 3)
-    head = words[0].upper() if words else "?"
-    if head == "SELECT" and "FOR UPDATE" in sql.upper():
-        return "SELECT … FOR UPDATE"
-    if head in ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT"):
-        return "transaction control"
-    return head
-
-
-def describe_sql(counter: Counter, runs: int) -> str:
-    return ", ".join(f"{kind} {n / runs:.0f}" for kind, n in counter.most_common())
-
-
-def section_throughput(service: Service, raw: Raw, options) -> dict:
-    from django.db import transaction
-
-    from jobtemplates.models import Job
-    from notifications.models import DeliveryStatus, NotificationDelivery
-
-    count = options.jobs
-    print(
-        f"\n(b) throughput: {count} no-op jobs against {count} raw tasks, {options.workers} workers × "
-        f"{options.concurrency} process(es)"
-    )
-    # Raw first: its figures do not depend on the service's tables growing.
+def raw_throughput(raw: Raw, count: int) -> float:
+    """Seconds for ``count`` raw tasks, sent one after another, until all markers exist."""
     started = time.time()
     first = raw.next
     for _ in range(count):
         raw.send()
     sent = time.time()
     wait_for(lambda: raw.count_done() >= raw.next, timeout=1800, interval=0.02, what="raw tasks", processes=raw.workers)
-    raw_seen = time.time()
+    total = time.time() - started
     ran = [raw.ran_at(n) for n in range(first, raw.next)]
-    raw_total = raw_seen - started
+    print(
+        f"  raw: sent in {ms(sent - started).strip()}, all ran after {total:6.2f} s → {count / total:7.1f} tasks/s "
+        f"(first ran {max(0.0, min(r for r in ran if r) - started) * 1000:.0f} ms after the first send)"
+    )
+    return total
 
+
+def service_throughput(service: Service, template: str, label: str, raw_total: float, options) -> dict:
+    """``count`` jobs of ``template`` created in one transaction until all are finished, then until the
+    emails their notifications queued are sent; wall times from the commit, and ratios to raw."""
+    from django.db import transaction
+
+    from jobtemplates.models import Job
+    from notifications.models import DeliveryStatus, NotificationDelivery
+
+    count = options.jobs
     create_started = time.time()
     with transaction.atomic():
-        ids = [service.create().pk for _ in range(count)]
+        ids = [service.create(template).pk for _ in range(count)]
         committing = time.time()
     committed = time.time()  # on_commit sent every job's task
     wait_for(
@@ -434,33 +184,26 @@ def section_throughput(service: Service, raw: Raw, options) -> dict:
         what=f"{count} jobs",
         processes=service.workers,
     )
-    seen = time.time()
+    total = time.time() - committing
     statuses = Counter(Job.objects.filter(pk__in=ids).values_list("status", flat=True))
     if statuses != Counter({"finished": count}):
         raise SystemExit(f"jobs ended {dict(statuses)}")
     times = Job.objects.filter(pk__in=ids).values_list("start_time", "end_time")
     first_start = min(start for start, _ in times).timestamp()
     last_end = max(end for _, end in times).timestamp()
-    service_total = seen - committing
-    deliveries = NotificationDelivery.objects.filter(job_id__in=ids)
-    emails = deliveries.filter(kind="email").count()
-
-    print(
-        f"  raw: sent in {ms(sent - started)}, all ran after {raw_total:7.2f} s → {count / raw_total:7.1f} tasks/s "
-        f"(first ran {max(0.0, min(ran) - started) * 1000:.0f} ms after the first send)"
-    )
     creating = committing - create_started
+    share = raw_total / total * 100
     print(
-        f"  service: created in {creating:6.2f} s ({creating / count * 1000:.1f} ms per job, one transaction), "
-        f"sent at commit in {ms(committed - committing)}"
+        f"  service, {label}: created in {creating:5.2f} s ({creating / count * 1000:.1f} ms per job, one "
+        f"transaction), sent at commit in {ms(committed - committing).strip()}"
     )
     print(
-        f"  service: all finished {service_total:7.2f} s after the commit began → {count / service_total:7.1f} "
-        f"jobs/s; first claim to last end {last_end - first_start:6.2f} s"
+        f"    all finished {total:6.2f} s after the commit began → {count / total:7.1f} jobs/s = {share:5.1f} % of "
+        f"raw; first claim to last end {last_end - first_start:6.2f} s"
     )
-    print(f"  ratio (wall time, service / raw): {service_total / raw_total:6.1f} x")
-    # Emails go out through notifications.deliver tasks queued when each job starts, behind the jobs
-    # still queued: wait for them too, so that they neither go uncounted nor slow down (c).
+    # Emails go out through the notifier (their own queue): wait for them too, so that they neither go
+    # uncounted nor slow down what follows.
+    deliveries = NotificationDelivery.objects.filter(job_id__in=ids)
     wait_for(
         lambda: not deliveries.filter(status=DeliveryStatus.PENDING).exists(),
         timeout=3600,
@@ -469,13 +212,34 @@ def section_throughput(service: Service, raw: Raw, options) -> dict:
         processes=service.workers,
     )
     drained = time.time() - committing
-    print(f"  notification deliveries written: {deliveries.count()} ({emails} email: one more task each, same queue)")
-    if emails:
+    kinds = Counter(deliveries.values_list("kind", flat=True))
+    sent = deliveries.filter(status=DeliveryStatus.SENT).count()
+    workers = options.workers * options.concurrency
+    figures = {"total": total, "share": share, "drained": None, "worker_ms": total / count * workers * 1000}
+    print(f"    notification deliveries written: {dict(kinds) or 'none'} ({sent} sent)")
+    if kinds.get("email"):
+        figures["drained"] = raw_total / drained * 100
         print(
-            f"  … the last email sent {drained:7.2f} s after the commit → {count / drained:7.1f} jobs/s with their "
-            f"notifications; ratio to raw {drained / raw_total:6.1f} x"
+            f"    … the last email sent {drained:6.2f} s after the commit → {count / drained:7.1f} jobs/s with their "
+            f"notifications = {figures['drained']:5.1f} % of raw"
         )
-    return {"service": service_total, "raw": raw_total}
+    return figures
+
+
+def section_throughput(service: Service, raw: Raw, options) -> dict:
+    count = options.jobs
+    print(
+        f"\n(b) throughput: {count} no-op jobs against {count} raw tasks, {options.workers} workers × "
+        f"{options.concurrency} process(es) each side"
+    )
+    # Raw first: its figures do not depend on the service's tables growing.
+    raw_total = raw_throughput(raw, count)
+    return {
+        "raw": raw_total,
+        "raw_ms": raw_total / count * options.workers * options.concurrency * 1000,
+        "default": service_throughput(service, "noop", "default notifications", raw_total, options),
+        "none": service_throughput(service, "noop_quiet", "no default notifications", raw_total, options),
+    }
 
 
 def meta_template(name: str, nodes: int, chain: bool, user):
@@ -498,7 +262,7 @@ def meta_template(name: str, nodes: int, chain: bool, user):
     return template_import(data=body, creator=user).template
 
 
-def section_meta(service: Service, options, latency: dict | None, throughput: dict | None) -> None:
+def section_meta(service: Service, options, latency: dict | None, throughput: dict | None) -> dict:
     from jobtemplates.models import Job
     from jobtemplates.services.jobs import job_create
 
@@ -508,6 +272,7 @@ def section_meta(service: Service, options, latency: dict | None, throughput: di
         f"{options.concurrency}"
     )
     dataset = {"value": service.dataset.pk, "type": IC_DATASET}
+    totals = {}
     for shape in ("chain", "fan-out"):
         template = meta_template(f"bench_{shape.replace('-', '_')}_{nodes}", nodes, shape == "chain", service.user)
         inputs = {"train:dataset": dataset, "p1:dataset": dataset}
@@ -523,6 +288,7 @@ def section_meta(service: Service, options, latency: dict | None, throughput: di
         children = {c.child_name: c for c in Job.objects.filter(parent_id=parent.pk)}
         runs = [(c.end_time - c.start_time).total_seconds() for c in children.values()]
         total = seen - started
+        totals[shape] = total
         print(
             f"  {shape}: {len(children)} children finished {total:7.2f} s after create-job "
             f"({ms(created - started).strip()} of it create-job) → {ms(total / len(children)).strip()} per node; "
@@ -538,6 +304,8 @@ def section_meta(service: Service, options, latency: dict | None, throughput: di
                 (children[b].creation_time - children[a].end_time).total_seconds()
                 for a, b in zip(order, order[1:], strict=False)
             ]
+            totals["hop"] = median(hops)
+            totals["advance"] = median(creations)
             print(
                 f"    hop from one child's end to the next one's claim: median {ms(median(hops)).strip()}, "
                 f"first {ms(hops[0]).strip()}, last {ms(hops[-1]).strip()} (of which the parent's advance creating "
@@ -546,7 +314,8 @@ def section_meta(service: Service, options, latency: dict | None, throughput: di
             if latency:
                 print(
                     f"    against {len(children)} raw round trips one after another (from (a)): "
-                    f"{total / (latency['raw'] * len(children)):5.1f} x"
+                    f"{total / (latency['raw'] * len(children)):5.1f} x; target {nodes} raw round trips + 1 s = "
+                    f"{nodes * latency['raw'] + 1:.2f} s"
                 )
         else:
             train_end = children["train"].end_time
@@ -564,14 +333,79 @@ def section_meta(service: Service, options, latency: dict | None, throughput: di
                     f"{total / estimate:5.1f} x"
                 )
 
+    return totals
 
-# --- main ------------------------------------------------------------------------------------------
+
+def targets(options, latency, throughput, meta, statements) -> list[Target]:
+    """Issue 14's targets from this run's figures."""
+    workers = f"{options.workers} × {options.concurrency}"
+    note_a = ""
+    if latency:
+        phases = ", ".join(f"{name} {value * 1000:.0f}" for name, value in latency["where"].items())
+        note_a = f"raw {latency['raw'] * 1000:.1f} ms; service ms: {phases}"
+    rows = [
+        Target(
+            "(a) no-op latency, service / raw",
+            latency["service"] / latency["raw"] if latency else None,
+            2.0,
+            "×",
+            note=note_a,
+        )
+    ]
+    for key, label in (("default", "default notifications"), ("none", "no default notifications")):
+        figures = throughput[key] if throughput else None
+        rows.append(
+            Target(
+                f"(b) {options.jobs} jobs, {workers} workers, {label}: % of raw",
+                figures["share"] if figures else None,
+                50.0,
+                "%",
+                at_least=True,
+                note=(
+                    f"{figures['worker_ms']:.1f} ms of a worker per job, raw {throughput['raw_ms']:.1f} ms"
+                    if figures
+                    else ""
+                ),
+            )
+        )
+        if figures and figures["drained"] is not None:
+            rows.append(Target("    … until their emails were sent", figures["drained"], 50.0, "%", at_least=True))
+    chain_limit = options.nodes * latency["raw"] + 1.0 if latency else float("nan")
+    rows.append(
+        Target(
+            f"(c) {options.nodes}-node chain: seconds (≤ {options.nodes} raw round trips + 1 s)",
+            meta.get("chain") if meta and latency else None,
+            chain_limit,
+            "s",
+            note=(
+                f"hop median {meta['hop'] * 1000:.0f} ms (the parent's advance {meta['advance'] * 1000:.0f} ms) "
+                f"against a raw round trip of {latency['raw'] * 1000:.1f} ms"
+                if meta and latency and "hop" in meta
+                else ""
+            ),
+        )
+    )
+    if statements:
+        for key, label in (
+            ("default", "(d) SQL statements per no-op job after create-job"),
+            ("none", "    … without default notifications"),
+        ):
+            count, kinds = statements[key]
+            rows.append(Target(label, count, 8, "statements", note=kinds))
+    else:
+        rows.append(Target("(d) SQL statements per no-op job after create-job", None, 8, "statements"))
+    return rows
+
+
+def interrupted(signum, frame) -> None:
+    """SIGTERM (or SIGHUP) as Ctrl-C: unwind through the cleanup."""
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--embedded", action="store_true", help="SQLite + fsq:// whatever the environment says")
-    parser.add_argument("--sections", default="a,b,c", help="which of a, b, c to run (default all)")
+    parser.add_argument("--sections", default="a,b,c,d", help="which of a, b, c, d to run (default all)")
     parser.add_argument("--round-trips", type=int, default=30)
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--nodes", type=int, default=100)
@@ -579,126 +413,53 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=1, help="pool processes per worker")
     parser.add_argument("--poll", type=float, default=0.002, help="seconds between polls in (a)")
     parser.add_argument(
-        "--notifications",
-        choices=["default", "none"],
-        default="default",
-        help="the server's default notifications (UFDL's: print, and an email on start), or none",
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the service's workers (e.g. CELERY_WORKER_PREFETCH_MULTIPLIER=4); repeatable",
     )
     parser.add_argument("--keep", action="store_true", help="keep the working folder (worker logs)")
     options = parser.parse_args()
     sections = set(options.sections.split(","))
+    parse_env(options.env)  # refuse a malformed --env before anything is made
 
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupted)
     workdir = Path(tempfile.mkdtemp(prefix="bench-jobs-"))
-    setup = configure(options, workdir)
-    workers: list[Process] = []
+    setup: dict = {}
+    groups: dict[str, list[Process]] = {}
     try:
-        data = seed()
+        setup = configure(options, workdir)
+        data = seed(setup)
         from django.db import connection
 
+        groups = start_workers(setup, options, workdir)
         print(
             f"database {connection.vendor} ({'embedded' if connection.vendor == 'sqlite' else 'server'}), broker "
-            f"{setup['broker'].split('://')[0]}://, {options.workers} workers × {options.concurrency} (prefork), "
-            f"notifications {options.notifications}; python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
+            f"{setup['broker'].split('://')[0]}://, {options.workers} workers × {options.concurrency} (prefork) each "
+            f"side, a notifier (4 threads); python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
+            + (f"; service workers with {' '.join(options.env)}" if options.env else "")
         )
-        raw_dir = workdir / "raw"
-        raw_env = {
-            **os.environ,
-            "RAW_BROKER_URL": setup["broker"],
-            "RAW_QUEUE": setup["raw_queue"],
-            "RAW_DIR": str(raw_dir),
-        }
-        raw_env.pop("DJANGO_SETTINGS_MODULE")
-        service_workers = [
-            Process(
-                celery_worker_command(
-                    queue=setup["queue"],
-                    hostname=f"svc{i}-{setup['run']}@%h",
-                    concurrency=options.concurrency,
-                    loglevel="WARNING",
-                ),
-                env=dict(os.environ),
-                log=workdir / f"service-worker-{i}.log",
-            )
-            for i in range(options.workers)
-        ]
-        # bench.raw_app as a namespace package from the repository root: bench/ itself must not be on
-        # sys.path (bench/types.py would shadow the standard library's types).
-        raw_workers = [
-            Process(
-                celery_worker_command(
-                    app="bench.raw_app",
-                    queue=setup["raw_queue"],
-                    hostname=f"raw{i}-{setup['run']}@%h",
-                    concurrency=options.concurrency,
-                    loglevel="WARNING",
-                ),
-                env=raw_env,
-                log=workdir / f"raw-worker-{i}.log",
-            )
-            for i in range(options.workers)
-        ]
-        workers = service_workers + raw_workers
-        service = Service(setup, data, service_workers)
-        raw = Raw(setup, raw_dir, raw_workers)
+        wait_registered(groups, setup)
+        service = Service(data, [p for name in ("service", "quiet", "notifier") for p in groups[name]])
+        raw = Raw(setup, workdir / "raw", groups["raw"])
         warm_up(service, raw, options)
 
         latency = section_latency(service, raw, options) if "a" in sections else None
         throughput = section_throughput(service, raw, options) if "b" in sections else None
-        if "c" in sections:
-            section_meta(service, options, latency, throughput)
+        meta = section_meta(service, options, latency, throughput) if "c" in sections else None
+        statements = None
+        if "d" in sections:
+            print("\n(d) statements: no-op jobs created and run in this process (no broker)")
+            statements = in_process(lambda: service.create())
+        print(targets_table(targets(options, latency, throughput, meta, statements)))
+    except KeyboardInterrupt:
+        print("\ninterrupted: stopping the workers and removing what this run made", file=sys.stderr)
+        return 130
     finally:
-        for worker in workers:
-            worker.stop()
-        from django.db import connections
-
-        connections.close_all()
-        setup["drop"]()
-        forget_queues(setup)
-        if options.keep:
-            print(f"kept {workdir}")
-        else:
-            import shutil
-
-            shutil.rmtree(workdir, ignore_errors=True)
+        cleanup(setup, groups, workdir, keep=options.keep)
     return 0
-
-
-def warm_up(service: Service, raw: Raw, options) -> None:
-    """Until every worker has done work: both pools started, connections open, modules imported."""
-    from jobtemplates.models import Job
-
-    wait_for(
-        lambda: len(list((raw.done.parent / "ready").glob("*"))) >= options.workers,
-        timeout=90,
-        interval=0.1,
-        what="raw workers",
-        processes=raw.workers,
-    )
-    for _ in range(options.workers * 3):
-        raw.send()
-    wait_for(lambda: raw.count_done() >= raw.next, timeout=60, interval=0.05, what="raw warm-up", processes=raw.workers)
-    deadline = time.monotonic() + 120
-    while True:
-        ids = [service.create().pk for _ in range(options.workers * 2)]
-        for pk in ids:
-            service.wait_final(pk, poll=0.05)
-        seen = set(Job.objects.exclude(worker=None).values_list("worker", flat=True))
-        if len(seen) >= options.workers:
-            return
-        if time.monotonic() > deadline:
-            raise SystemExit(f"only {len(seen)} service workers took jobs")
-
-
-def forget_queues(setup: dict) -> None:
-    """Remove this run's queues from a shared Redis (fsq:// queues went with the working folder)."""
-    if not setup["broker"].startswith(("redis://", "rediss://")):
-        return
-    import redis
-
-    client = redis.Redis.from_url(setup["broker"])
-    for queue in (setup["queue"], setup["raw_queue"]):
-        for key in client.scan_iter(match=f"*{queue}*"):
-            client.delete(key)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ policy (late acks, prefetch 1, JSON, no results), on a queue of its own. Configu
 * ``RAW_QUEUE`` (required): the queue its workers consume and its tasks go to.
 * ``RAW_DIR`` (required): a folder; markers go to ``<dir>/done/<n>``, ready workers to ``<dir>/ready``.
 * ``RAW_POLLING_INTERVAL``: fsq:// polling interval in seconds (default 0.05, the service's default).
+* ``RAW_PREFETCH_MULTIPLIER``: tasks reserved per pool process (default 1, the service's default; the
+  benchmark passes the service workers' CELERY_WORKER_PREFETCH_MULTIPLIER).
 
 Worker, from the repository root: ``RAW_BROKER_URL=… RAW_QUEUE=… RAW_DIR=… celery -A bench.raw_app worker``.
 """
@@ -54,7 +56,7 @@ app.conf.update(
     task_default_queue=os.environ["RAW_QUEUE"],
     task_acks_late=True,
     task_reject_on_worker_lost=True,
-    worker_prefetch_multiplier=1,
+    worker_prefetch_multiplier=int(os.environ.get("RAW_PREFETCH_MULTIPLIER", "1")),
     task_ignore_result=True,
     result_backend=None,
     task_serializer="json",

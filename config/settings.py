@@ -45,11 +45,55 @@ def env_list(name: str, default: list[str]) -> list[str]:
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-# An obviously-development default; production sets SECRET_KEY.
-SECRET_KEY = env_str("SECRET_KEY", "django-insecure-development-only-key-change-me")
 DEBUG = env_bool("DEBUG", False)
+# SECRET_KEY signs tokens and sessions (and derives the default webhook key): production sets it, the
+# same in every process. Without it, an installation keeps its own random key in VAR_DIR/secret_key
+# (made on first start), so the embedded mode never runs on a key anyone else knows. The keys this
+# project's files once showed as placeholders are refused unless DEBUG is on.
+DEVELOPMENT_SECRET_KEYS = frozenset({"django-insecure-development-only-key-change-me", "change-me-in-production"})
+
+
+def _installation_secret_key(path: Path) -> str:
+    import secrets
+
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        key = secrets.token_urlsafe(50)
+        try:
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="ascii") as file:
+                file.write(key + "\n")
+        except FileExistsError:  # another process made it first: use theirs
+            return path.read_text(encoding="ascii").strip()
+        return key
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY") or _installation_secret_key(VAR_DIR / "secret_key")
+if SECRET_KEY in DEVELOPMENT_SECRET_KEYS and not DEBUG:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "SECRET_KEY is a published development key and DEBUG is off: set SECRET_KEY to a secret of your own "
+        '(e.g. python -c "import secrets; print(secrets.token_urlsafe(50))"), the same for every process.'
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# --- HTTPS (production, behind a TLS-terminating proxy) ---------------------------------------------
+# SECURE_HTTPS=true turns on every setting below at once (each may still be set on its own): cookies
+# only over HTTPS, HTTP redirected to HTTPS, HSTS for a year, and the proxy's X-Forwarded-Proto trusted
+# (set SECURE_PROXY_SSL_HEADER=false when nothing in front of the service sets it).
+SECURE_HTTPS = env_bool("SECURE_HTTPS", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", SECURE_HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", SECURE_HTTPS)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SECURE_HTTPS)
+# Health checks (compose, load balancers) ask over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if SECURE_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", SECURE_HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if env_bool("SECURE_PROXY_SSL_HEADER", SECURE_HTTPS):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
     "daphne",
@@ -63,6 +107,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc as local static files: the docs work offline
     "channels",
     "config.apps.ConfigConfig",
     "contracts.apps.ContractsConfig",
@@ -122,7 +167,8 @@ ASGI_APPLICATION = "config.asgi.application"
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
 # Persistent connections leak under ASGI (each request may run on another thread), so the default is a
 # connection per request; gunicorn's threads are a fixed pool, so config/gunicorn_conf.py keeps them
-# (DB_CONN_MAX_AGE 600 in its processes: one connection per thread, SQLite's too); workers may set it.
+# (DB_CONN_MAX_AGE 600 in its processes: one connection per thread, SQLite's too). Celery workers keep
+# theirs across tasks: WORKER_DB_CONN_MAX_AGE (Celery block below).
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the worker share the file: wait for locks instead of failing, let readers
@@ -231,6 +277,12 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["config.api.schema.strip_trailing_slashes"],
+    # /v1/docs and /v1/redoc load their scripts from this server (drf-spectacular-sidecar), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # "Authorize" once with a bearer token (from /v1/auth/obtain); it is kept across reloads of the page.
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "deepLinking": True},
 }
 
 # --- Celery ---------------------------------------------------------------------------------------
@@ -246,14 +298,35 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # PostgreSQL (or SQLite) holds all state: no result backend.
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
+# Worker policy for short jobs, chosen by bench/jobs.py (section b; figures in bench/README.md): a task
+# is acknowledged after it ran (late acks; lost with its worker, SIGKILL included, it is delivered again,
+# and the job's claim makes the second delivery harmless), and each pool process reserves one task at a
+# time. Reserving 4 measured no better (400 no-ops through 2 single-process workers, two pairs of runs on
+# a loaded machine: 26 → 17 % and 29 → 22 % of raw Celery's rate, which had the same prefetch): a job's
+# own bookkeeping, not the broker hop, bounds the rate, while every reserved task waits behind a long job
+# on a busy worker, and on Redis one reserved by a killed worker comes back only after
+# CELERY_VISIBILITY_TIMEOUT. The pool stays prefork
+# (a job past its cancellation grace is ended by killing its process), `--concurrency` its size
+# (Celery's default: the CPU count).
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", 1)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_TASK_ALWAYS_EAGER = False
+# Workers keep their database connection from task to task: a new PostgreSQL connection per task cost
+# 11-20 ms a job, and 8-13 % of bench/jobs.py's throughput (b). Celery's Django fixup closes every
+# connection around every task unless CELERY_DB_REUSE_MAX is set, and then closes them only every that
+# many tasks, unchecked; so it is set, and the worker itself (executors/worker_signals.py) gives its
+# connections WORKER_DB_CONN_MAX_AGE seconds (default: DB_CONN_MAX_AGE when set, else 600; 0 closes them
+# after every task) and runs Django's close_old_connections before and after each task: a connection past
+# its age, or broken by an error, is closed, and CONN_HEALTH_CHECKS (PostgreSQL) tests a kept one before
+# its first use in a task, so a restarted server or a backend killed while idle costs one reconnect, not a
+# failed job.
+WORKER_DB_CONN_MAX_AGE = env_int("WORKER_DB_CONN_MAX_AGE", env_int("DB_CONN_MAX_AGE", 600))
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 # One queue for jobs and maintenance; several deployments (or test runs) can share a broker apart.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 
@@ -373,13 +446,29 @@ LOGGING = {
 # {"workable": actions, "meta": actions}, as a dict here or JSON in the environment; a kind left out keeps
 # UFDL's defaults (notifications/defaults.py). `manage.py check` reports every problem with its path.
 NOTIFICATION_DEFAULTS: dict | str | None = os.environ.get("NOTIFICATION_DEFAULTS") or None
+# Default emails (the defaults' email notifications, UFDL's "Job #{pk} started" to the job's creator): "auto"
+# sends them when an email backend that delivers is configured (EMAIL_BACKEND other than Django's console or
+# dummy backend, which reach nobody); "true" always, "false" never. A default email with no recipient (its
+# creator has no address) is never sent. Either way it is left out, not recorded; a job's own override's
+# emails are not defaults and always go (docs/notifications.md).
+NOTIFICATION_DEFAULT_EMAIL = env_str("NOTIFICATION_DEFAULT_EMAIL", "auto")
+# Email and webhook deliveries go through their own Celery queue, so that a slow receiver never holds a job
+# worker: `manage.py serve` runs a notifier (a thread pool of NOTIFICATION_WORKER_CONCURRENCY) on it, the
+# compose file a `notifier` service. "" sends them to the default queue (its workers deliver them too).
+# Deployments sharing a broker use their own, as with CELERY_TASK_DEFAULT_QUEUE.
+NOTIFICATION_QUEUE = env_str("NOTIFICATION_QUEUE", "notifications")
+NOTIFICATION_WORKER_CONCURRENCY = env_int("NOTIFICATION_WORKER_CONCURRENCY", 8)
 # Email and webhook deliveries: attempts = 1 + retries, waiting backoff·2^n seconds (capped) between.
 NOTIFICATION_DELIVERY_MAX_RETRIES = env_int("NOTIFICATION_DELIVERY_MAX_RETRIES", 5)
 NOTIFICATION_RETRY_BACKOFF_SECONDS = env_int("NOTIFICATION_RETRY_BACKOFF_SECONDS", 10)
 NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS = env_int("NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS", 600)
 NOTIFICATION_RETRY_JITTER = env_bool("NOTIFICATION_RETRY_JITTER", True)
+# The deliveries of one transition go as one task; each is retried on its own. The time limit bounds one
+# delivery on a prefork worker (a thread pool enforces none: the timeouts below bound each connection).
 NOTIFICATION_DELIVERY_TIME_LIMIT_SECONDS = env_int("NOTIFICATION_DELIVERY_TIME_LIMIT_SECONDS", 60)
 NOTIFICATION_WEBHOOK_TIMEOUT_SECONDS = env_float("NOTIFICATION_WEBHOOK_TIMEOUT_SECONDS", 10.0)
+# An SMTP connection's timeout where Django's EMAIL_TIMEOUT is not set (Django's default waits forever).
+NOTIFICATION_EMAIL_TIMEOUT_SECONDS = env_float("NOTIFICATION_EMAIL_TIMEOUT_SECONDS", 30.0)
 # Webhooks may not reach internal addresses (loopback, private, link-local: SSRF) unless their host is
 # listed here, or NOTIFICATION_WEBHOOK_ALLOW_PRIVATE is set (a closed network where that is the point).
 NOTIFICATION_WEBHOOK_ALLOWED_HOSTS = env_list("NOTIFICATION_WEBHOOK_ALLOWED_HOSTS", [])

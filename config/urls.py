@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config.api import auth_views, health
 from config.api.routers import OptionalSlashRouter
@@ -17,6 +17,7 @@ urlpatterns = [
     re_path(r"^v1/auth/verify/?$", auth_views.VerifyTokenView.as_view(), name="auth-verify"),
     re_path(r"^v1/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^v1/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    re_path(r"^v1/redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     re_path(r"^healthz/?$", health.HealthView.as_view(), name="healthz"),
     # The routes called most (templates, jobs: clients and job-launcher nodes) are tried first: Django
     # matches patterns in order, and each app's router adds dozens (about 0.1 ms per request for the last).

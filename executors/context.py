@@ -54,6 +54,24 @@ class CapturingHandler(logging.Handler):
         self.lines.append(self.format(record))
 
 
+JOBS_LOGGER = logging.getLogger("jobs")
+
+
+def job_logger(job_id: int) -> tuple[logging.Logger, CapturingHandler]:
+    """A job's own logger (``jobs.<id>``, at INFO) and the handler that keeps its lines.
+
+    The logger is not registered with the logging module (``logging.getLogger`` keeps every logger it
+    made for the life of the process, so a logger per job grew without end): it is a plain instance
+    whose parent is ``jobs``, so its records still reach the worker's own handlers, and it goes away
+    with the run.
+    """
+    logger = logging.Logger(f"jobs.{job_id}", logging.INFO)
+    logger.parent = JOBS_LOGGER
+    handler = CapturingHandler()
+    logger.addHandler(handler)
+    return logger, handler
+
+
 class ExecutionContext:
     """The executor's view of its job. Everything goes through here; executors never touch models."""
 

@@ -6,6 +6,13 @@ writes throttled progress, and watches for cancellation: when the job is cancell
 the worker child process that runs it (Celery's prefork pool starts a fresh one; the job is already
 ``cancelled`` in the database, and any redelivered message is refused by the claim).
 
+What a run writes reaches the database with its end: the job's final status, the outputs the executor
+wrote (their files are stored as they are written, their rows saved at the end) and the run's log, in
+one transaction that holds only while the claim does. A run stopped by a cancel keeps its outputs and
+its log on the cancelled job as long as its claim token still matches (nobody claimed the job since:
+a cancel leaves the token as it is, and the log tells how the run ended); a run whose job was claimed
+again keeps nothing, since the job's outputs are its successor's.
+
 Datasets reach executors through the context too: an input dataset's files as local paths, and new
 datasets (a Predict's predictions) created through the dataset services as the job's creator.
 """
@@ -13,62 +20,38 @@ datasets (a Predict's predictions) created through the dataset services as the j
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import signal
 import tempfile
 import threading
-import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from billiard.process import current_process
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.files import File
-from django.core.files.base import ContentFile
-from django.db import close_old_connections, connection, transaction
+from django.contrib.auth import get_user_model
+from django.db import close_old_connections
 from django.utils import timezone
 
 from config.errors import ApplicationError
 from contracts.models import Hardware
-from contracts.resident import resolve_value
 from contracts.types import is_subtype, parse_type
 from executors.base import contract_pin_accepts
-from executors.context import (
-    CapturingHandler,
-    ExecutionContext,
-    JobCancelled,
-    LocalFile,
-    NewDatasetFiles,
-    OutputFile,
-)
+from executors.context import ExecutionContext, JobCancelled, job_logger
 from executors.loading import ExecutorLoadError, load_executor_class
 from executors.registry import local_gpus
-from jobtemplates.models import Job, JobOutput, JobStatus
-from jobtemplates.services.jobs import (
-    Claim,
-    IllegalTransition,
-    StaleClaim,
-    job_claim,
-    job_heartbeat,
-    job_output_write,
-    job_progress,
-    job_transition,
-)
+from executors.run_data import dataset_create_for_job, dataset_local_files, resolve_given
+from executors.watchdog import Watchdog
+from jobtemplates.models import Job, JobOutput, JobStatus, JobTemplate
+from jobtemplates.services.jobs import Claim, StaleClaim, job_claim, job_heartbeat
+from jobtemplates.services.jobs.outputs import job_output_prepare, job_outputs_discard
+from jobtemplates.services.jobs.returning import instance_of
+from jobtemplates.services.jobs.transitions import job_finish, job_outputs_keep
 from runners.packages import missing_packages
 from runners.routing import CELERY, runner_for
-from workspaces.models import Dataset, DatasetFile
-from workspaces.services.datasets import (
-    check_project_for_datasets,
-    dataset_categories,
-    dataset_categories_set,
-    dataset_create,
-    dataset_file_upload,
-    dataset_hard_delete,
-)
+from workspaces.services.datasets import dataset_categories
+
+# Imported from here by their callers (and tests) since before they moved out.
+__all__ = ["JobFailed", "Watchdog", "dataset_create_for_job", "dataset_local_files", "run_job"]
 
 logger = logging.getLogger(__name__)
 LOG_OUTPUT = ("log", "BLOB<'log'>")
@@ -78,130 +61,209 @@ class JobFailed(Exception):
     """The job cannot run or did not produce what its contract promises (message for error_reason)."""
 
 
-class Watchdog(threading.Thread):
-    """Heartbeat, throttled progress and cancellation watching for one running job."""
-
-    def __init__(self, claim: Claim, cancelled: threading.Event):
-        super().__init__(name=f"job-{claim.job_id}-watchdog", daemon=True)
-        self.claim = claim
-        self.cancelled = cancelled
-        self.stopping = threading.Event()
-        self.context: ExecutionContext | None = None
-        self.cancelled_at: float | None = None
-        self.last_notified: float | None = None  # not 0.0: the monotonic clock may start near zero
-        self.may_terminate = current_process().name.startswith("ForkPoolWorker")
-
-    def run(self) -> None:
-        try:
-            while not self.stopping.wait(settings.JOB_HEARTBEAT_SECONDS):
-                self.tick()
-        finally:
-            connection.close()
-
-    def tick(self) -> None:
-        self.flush_progress()
-        status = job_heartbeat(claim=self.claim)
-        if status != JobStatus.RUNNING and not self.cancelled.is_set():
-            # Cancelled, or the claim was superseded: either way this run must stop.
-            logger.info("job %s is %s: asking the executor to stop", self.claim.job_id, status or "reclaimed")
-            self.cancelled.set()
-            self.cancelled_at = time.monotonic()
-        if self.cancelled_at is not None and time.monotonic() - self.cancelled_at > settings.JOB_CANCEL_GRACE_SECONDS:
-            self.terminate()
-
-    def flush_progress(self) -> None:
-        progress = self.context.take_progress() if self.context else None
-        if progress is None:
-            return
-        now = time.monotonic()
-        notify = self.last_notified is None or now - self.last_notified >= settings.JOB_PROGRESS_NOTIFY_SECONDS
-        if notify:
-            self.last_notified = now
-        job_progress(claim=self.claim, progress=progress[0], data=progress[1], notify=notify)
-
-    def terminate(self) -> None:
-        if not self.may_terminate:
-            logger.error(
-                "job %s ignores cancellation; not in a pool child, so it cannot be terminated", self.claim.job_id
-            )
-            self.cancelled_at = None
-            return
-        logger.error(
-            "job %s did not stop within %ss of its cancellation: terminating its worker process",
-            self.claim.job_id,
-            settings.JOB_CANCEL_GRACE_SECONDS,
-        )
-        os.kill(os.getpid(), signal.SIGKILL)
-
-    def stop(self) -> None:
-        self.stopping.set()
-        if self.is_alive():
-            self.join(timeout=settings.JOB_HEARTBEAT_SECONDS + 5)
-
-
 def run_job(*, job_id: int, worker: str) -> str:
     """Run one job to its end; returns what happened (for the worker's log)."""
     close_old_connections()
-    refusal = _refusal(job_id)
+    facts = _run_facts(job_id)
+    if facts is None:
+        return "not claimable (no such job)"
+    refusal = _refusal(facts)
     if refusal is not None:
         # Not claimed: the job stays created for a worker that can run it (the reaper sends it again).
         logger.warning("job %s not claimed by %s: %s", job_id, worker, refusal)
         return f"not runnable here: {refusal}"
-    claim = job_claim(job_id=job_id, worker=worker)
+    claim = job_claim(job_id=job_id, worker=worker, known={"template": facts.template, "creator": facts.creator})
     if claim is None:
         status = Job.objects.filter(pk=job_id).values_list("status", flat=True).first()
         return f"not claimable ({status or 'no such job'})"
-    cancelled = threading.Event()
-    watchdog = Watchdog(claim, cancelled)
-    log_handler = CapturingHandler()
-    job_logger = logging.getLogger(f"jobs.{job_id}")
-    job_logger.addHandler(log_handler)
-    job_logger.setLevel(logging.INFO)
-    watchdog.start()
+    run = Run(claim)
+    run.watchdog.start()
     try:
-        return _run_claimed(claim, cancelled, watchdog, job_logger, log_handler)
+        return _run_claimed(run)
     except (JobCancelled, StaleClaim):
-        return "cancelled"
+        return _stopped(run)
     except Exception as error:  # the executor's or ours: the job errors, the worker lives on
-        if cancelled.is_set():
-            return "cancelled"
+        if run.cancelled.is_set():
+            return _stopped(run, ["", traceback.format_exc()])
         reason = _reason(error)
-        job_logger.error("%s", reason)
-        _store_log(claim, log_handler.lines + ["", traceback.format_exc()])
-        _finish(claim, JobStatus.ERRORED, ("on_error",), {"error_reason": reason})
-        return f"errored: {reason}"
+        run.logger.error("%s", reason)
+        outcome = _finish(run, JobStatus.ERRORED, ("on_error",), {"error_reason": reason}, ["", traceback.format_exc()])
+        return f"errored: {reason}" if outcome == JobStatus.ERRORED else outcome
     finally:
-        watchdog.stop()
-        job_logger.removeHandler(log_handler)
+        run.watchdog.stop()
+        run.discard()
 
 
-def _refusal(job_id: int) -> str | None:
-    """Why this worker must not claim the job (None: it may). A worker never claims a job it cannot
-    run: one its executor module does not route to Celery, whose class it cannot import, whose
-    required packages it lacks, or that needs a GPU it does not have."""
+class RunFacts(NamedTuple):
+    """What deciding whether to claim a job reads (one query), and what its run and notifications then
+    need of its template and creator (so the claim needs no more)."""
+
+    runner: str
+    template: JobTemplate
+    creator: Any  # the creator with only its email loaded (other fields load on access), or None
+
+
+# The template's fields a run reads (template versions are immutable: read with the job, never again).
+TEMPLATE_FIELDS = (
+    "kind",
+    "name",
+    "version",
+    "contract",
+    "outputs",
+    "executor_class",
+    "required_packages",
+    "min_hardware_generation",
+)
+
+
+def _run_facts(job_id: int) -> RunFacts | None:
     row = (
         Job.objects.filter(pk=job_id)
-        .values(
-            "runner", "template__executor_class", "template__required_packages", "template__min_hardware_generation"
+        .values_list(
+            "runner", "template_id", "creator_id", "creator__email", *(f"template__{f}" for f in TEMPLATE_FIELDS)
         )
         .first()
     )
     if row is None:
-        return None  # the claim says "no such job"
-    executor_class = row["template__executor_class"]
-    if row["runner"] != CELERY or runner_for(executor_class) != CELERY:
-        return f"{executor_class} is not run by Celery workers here (runner {row['runner']})"
+        return None
+    runner, template_id, creator_id, email, *values = row
+    database = Job.objects.db
+    template = instance_of(
+        JobTemplate, database, {"id": template_id, **dict(zip(TEMPLATE_FIELDS, values, strict=True))}
+    )
+    creator = None
+    if creator_id is not None:
+        creator = instance_of(get_user_model(), database, {"id": creator_id, "email": email})
+    return RunFacts(runner=runner, template=template, creator=creator)
+
+
+def _refusal(facts: RunFacts) -> str | None:
+    """Why this worker must not claim the job (None: it may). A worker never claims a job it cannot
+    run: one its executor module does not route to Celery, whose class it cannot import, whose
+    required packages it lacks, or that needs a GPU it does not have."""
+    template = facts.template
+    executor_class = template.executor_class
+    if facts.runner != CELERY or runner_for(executor_class) != CELERY:
+        return f"{executor_class} is not run by Celery workers here (runner {facts.runner})"
     try:
         load_executor_class(executor_class)
     except ExecutorLoadError as error:
         return error.message
-    missing = missing_packages(row["template__required_packages"])
+    missing = missing_packages(template.required_packages)
     if missing:
         return f"this worker lacks required packages: {', '.join(missing)}"
-    needed = row["template__min_hardware_generation"]
+    needed = template.min_hardware_generation
     if needed and not _has_gpu(needed):
         return f"this worker has no GPU of generation {needed} or later"
     return None
+
+
+class Run:
+    """One claimed run: its cancellation flag, watchdog, log, and the outputs it wrote so far (files
+    stored, rows saved with the run's end so that the end, the outputs and the log commit together)."""
+
+    def __init__(self, claim: Claim):
+        self.claim = claim
+        self.cancelled = threading.Event()
+        self.watchdog = Watchdog(claim, self.cancelled)
+        self.logger, self.log = job_logger(claim.job_id)
+        self.outputs: dict[tuple[str, str], JobOutput] = {}
+        self.watchdog.before_termination = self.terminated
+
+    def terminated(self) -> None:
+        """The executor ignored the cancel past its grace period and its process is about to be killed:
+        the log (and outputs) of the run so far are kept as for any cancelled run."""
+        self.logger.error(
+            "terminated: the executor did not stop within %ss of the cancel", settings.JOB_CANCEL_GRACE_SECONDS
+        )
+        _stopped(self, taken=False)
+
+    def add_output(self, output: JobOutput) -> None:
+        replaced = self.outputs.pop((output.name, output.type), None)
+        if replaced is not None:
+            job_outputs_discard([replaced])
+        self.outputs[(output.name, output.type)] = output
+
+    def take_outputs(self, extra_lines: list[str]) -> list[JobOutput]:
+        """The run's outputs and its log (the log stored now: the run is over), handed over once."""
+        lines = self.log.lines + extra_lines
+        if lines:
+            try:
+                log = job_output_prepare(
+                    job_id=self.claim.job_id,
+                    name=LOG_OUTPUT[0],
+                    output_type=LOG_OUTPUT[1],
+                    data="\n".join(lines).encode(),
+                )
+            except Exception:  # the log is a convenience; never let it change the outcome
+                logger.exception("could not store the log of job %s", self.claim.job_id)
+            else:
+                self.add_output(log)  # it replaces an output the executor wrote as "log"
+        outputs, self.outputs = list(self.outputs.values()), {}
+        return outputs
+
+    def discard(self) -> None:
+        """Remove the files of outputs that were not saved (a run that ended without saving them)."""
+        outputs, self.outputs = list(self.outputs.values()), {}
+        job_outputs_discard(outputs)
+
+
+def _finish(
+    run: Run, status: str, actions: tuple[str, ...], fields: dict[str, Any], extra_lines: list[str] | None = None
+) -> str:
+    """End the run as ``status``: the job's row, its outputs and its log in one transaction. A job
+    cancelled (or claimed again) meanwhile is not moved: see :func:`_stopped`."""
+    claim = run.claim
+    fields = {"end_time": timezone.now(), **fields}
+    progress = run.watchdog.context.take_progress() if run.watchdog.context else None
+    progress_notice = None
+    if progress is not None:
+        # The executor's last report goes with the end (its fraction too, unless the job finished).
+        fields.setdefault("progress", progress[0])
+        fields["progress_data"] = progress[1]
+        if run.watchdog.notify_due():
+            progress_notice = {"progress": progress[0], **progress[1]}
+    outputs = run.take_outputs(extra_lines or [])
+    try:
+        job = job_finish(
+            claim=claim,
+            to=status,
+            actions=actions,
+            fields=fields,
+            outputs=outputs,
+            replace=claim.attempt > 1,
+            progress_notice=progress_notice,
+        )
+    except BaseException:
+        job_outputs_discard(outputs)
+        raise
+    if job is None:
+        # Cancelled (or reclaimed) while finishing: the job's record already says what happened.
+        logger.info("job %s not marked %s: no longer running under this claim", claim.job_id, status)
+        run.outputs = {(o.name, o.type): o for o in outputs}
+        return _stopped(run, taken=True)
+    return "finished" if status == JobStatus.FINISHED else status
+
+
+def _stopped(run: Run, extra_lines: list[str] | None = None, *, taken: bool = False) -> str:
+    """A run that stopped without ending its job: cancelled (the job says so already), or its claim was
+    superseded. The outputs it wrote and its log are kept while the claim still holds the job — a
+    cancelled job keeps the log of the run that was stopped — and dropped when another run claimed it
+    (that run's are the job's)."""
+    claim = run.claim
+    if not taken and run.cancelled.is_set():
+        run.logger.warning("stopped: the job was cancelled")
+    outputs = list(run.outputs.values()) if taken else run.take_outputs(extra_lines or [])
+    run.outputs = {}
+    try:
+        status = job_outputs_keep(claim=claim, outputs=outputs, replace=claim.attempt > 1)
+    except Exception:
+        logger.exception("could not keep the outputs and log of stopped job %s", claim.job_id)
+        status = None
+    if status is None:
+        job_outputs_discard(outputs)
+        logger.info("job %s was claimed again; not keeping this run's outputs and log", claim.job_id)
+    return "cancelled"
 
 
 def _has_gpu(generation: str) -> bool:
@@ -219,21 +281,15 @@ def _reason(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _run_claimed(
-    claim: Claim,
-    cancelled: threading.Event,
-    watchdog: Watchdog,
-    job_logger: logging.Logger,
-    log_handler: CapturingHandler,
-) -> str:
-    job = Job.objects.select_related("template").get(pk=claim.job_id)
-    template = job.template
+def _run_claimed(run: Run) -> str:
+    claim = run.claim
+    job = claim.job
+    assert job is not None  # job_claim returns the claimed row
+    template = job.template  # the template's fields the run needs were read with the job
     executor_class = load_executor_class(template.executor_class)
     if not contract_pin_accepts(executor_class.contract, template.contract):
         raise JobFailed(f"{template.executor_class} fulfils {executor_class.contract}, not {template.contract}")
-    missing = missing_packages(template.required_packages)
-    if missing:
-        raise JobFailed(f"the worker lacks required packages: {', '.join(missing)}")
+    cancelled = run.cancelled
 
     def ensure_claimed() -> None:
         if job_heartbeat(claim=claim) is None:
@@ -241,7 +297,7 @@ def _run_claimed(
 
     def write(name: str, output_type: str, data: Any) -> None:
         ensure_claimed()
-        job_output_write(job=job, name=name, output_type=output_type, data=data)
+        run.add_output(job_output_prepare(job_id=job.pk, name=name, output_type=output_type, data=data))
 
     def create_dataset(**arguments: Any) -> int:
         ensure_claimed()
@@ -253,19 +309,19 @@ def _run_claimed(
     with tempfile.TemporaryDirectory(prefix=f"job-{job.pk}-", dir=scratch_root) as scratch:
         context = ExecutionContext(
             job_id=job.pk,
-            inputs={name: _resolve(value, Path(scratch)) for name, value in job.input_values.items()},
-            parameters={name: _resolve(value, Path(scratch)) for name, value in job.resolved_parameters.items()},
+            inputs={name: resolve_given(value, Path(scratch)) for name, value in job.input_values.items()},
+            parameters={name: resolve_given(value, Path(scratch)) for name, value in job.resolved_parameters.items()},
             outputs=template.outputs,
             scratch_dir=Path(scratch),
             cancelled=cancelled,
             write=write,
-            logger=job_logger,
+            logger=run.logger,
             dataset_files=lambda dataset: dataset_local_files(dataset, Path(scratch)),
             dataset_categories=lambda dataset: dataset_categories(dataset=dataset),
             create_dataset=create_dataset,
         )
-        watchdog.context = context
-        job_logger.info(
+        run.watchdog.context = context
+        run.logger.info(
             "running %s (attempt %s) with %s",
             template.executor_class,
             claim.attempt,
@@ -273,7 +329,7 @@ def _run_claimed(
         )
         executor_class().run(context)
     if cancelled.is_set():
-        return "cancelled"
+        return _stopped(run)
     absent = [
         f"{name} ({output_type})"
         for name, output_type in template.outputs.items()
@@ -281,130 +337,4 @@ def _run_claimed(
     ]
     if absent:
         raise JobFailed(f"the executor did not write its contract's outputs: {', '.join(absent)}")
-    watchdog.flush_progress()
-    _store_log(claim, log_handler.lines)
-    _finish(claim, JobStatus.FINISHED, ("on_finish",), {"progress": 1.0})
-    return "finished"
-
-
-def _resolve(given: dict[str, Any], scratch: Path) -> Any:
-    """What an executor receives for a given ``{value, type}``: rows, output files, or plain values."""
-    declared = parse_type(given["type"])
-    value = resolve_value(declared, given["value"], user=None)
-    if isinstance(value, JobOutput):
-        return OutputFile(
-            pk=value.pk, name=value.name, type=value.type, job_id=value.job_id, path=_local_path(value, scratch)
-        )
-    return value
-
-
-def _local_path(output: JobOutput, scratch: Path) -> Path:
-    return _local_copy(output.file, scratch / "inputs" / f"{output.pk}-{output.name.replace(':', '_')}")
-
-
-def _local_copy(stored: Any, target: Path) -> Path:
-    """The stored file's own path on local storage, else a copy of it at ``target``."""
-    try:
-        return Path(stored.path)
-    except NotImplementedError:  # remote storage (S3, …): fetch a copy into the scratch folder
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with stored.open("rb") as source, target.open("wb") as copy:
-            shutil.copyfileobj(source, copy, 1 << 20)
-        return target
-
-
-def dataset_local_files(dataset: Dataset, scratch: Path) -> Iterator[LocalFile]:
-    """``ctx.dataset_files``: the dataset's files in name order, each at a local path."""
-    # Listed up front: no database cursor stays open while the executor works on each file.
-    for filename, stored in [
-        (f.filename, f.file)
-        for f in DatasetFile.objects.filter(dataset_id=dataset.pk).only("filename", "file").order_by("filename")
-    ]:
-        yield LocalFile(filename, _local_copy(stored, scratch / "datasets" / str(dataset.pk) / filename))
-
-
-def dataset_create_for_job(
-    *,
-    job: Job,
-    name: str,
-    files: NewDatasetFiles,
-    like: Dataset,
-    description: str = "",
-    categories: Mapping[str, list[str]] | None = None,
-    stop: Callable[[], bool] = lambda: False,
-) -> int:
-    """``ctx.create_dataset``: a dataset owned by the job's creator, shaped after ``like`` (domain,
-    licence, publicity; its project only when the creator may add datasets there), holding ``files``
-    (and ``categories`` of them, for a classification dataset).
-
-    Not one transaction: thousands of uploads would hold SQLite's write lock (and the watchdog's
-    heartbeat) for their whole duration. Instead a failure or a cancellation (``stop()``) part-way
-    hard-deletes the half-filled dataset, files included, and re-raises.
-    """
-    creator = job.creator
-    project = like.project if creator is not None and _may_use_project(creator, like.project) else None
-    dataset = dataset_create(
-        creator=creator,
-        name=name,
-        domain=like.domain,
-        licence=like.licence,
-        description=description,
-        project=project,
-        is_public=like.is_public,
-    )
-    try:
-        for filename, data in files:
-            if stop():
-                raise JobCancelled()
-            content = ContentFile(data) if isinstance(data, bytes | bytearray) else File(Path(data).open("rb"))
-            try:
-                dataset_file_upload(dataset=dataset, filename=filename, content=content)
-            finally:
-                content.close()
-        if categories:
-            dataset_categories_set(dataset=dataset, categories=categories)
-    except BaseException:
-        dataset_hard_delete(dataset=dataset)
-        raise
-    return dataset.pk
-
-
-def _may_use_project(user: Any, project: Any) -> bool:
-    """Whether ``user`` may put a dataset into ``project`` (the dataset services' own rule)."""
-    if project is None:
-        return False
-    try:
-        check_project_for_datasets(user=user, project=project)
-    except ApplicationError:
-        return False
-    return True
-
-
-def _store_log(claim: Claim, lines: list[str]) -> None:
-    if not lines:
-        return
-    try:
-        with transaction.atomic():
-            # Only while the claim holds: a run presumed dead must not replace its successor's log.
-            job = Job.objects.select_for_update().filter(pk=claim.job_id, claim_token=claim.token).first()
-            if job is None:
-                logger.info("job %s was claimed again; not storing this run's log", claim.job_id)
-                return
-            job_output_write(job=job, name=LOG_OUTPUT[0], output_type=LOG_OUTPUT[1], data="\n".join(lines).encode())
-    except Exception:  # the log is a convenience; never let it change the outcome
-        logger.exception("could not store the log of job %s", claim.job_id)
-
-
-def _finish(claim: Claim, status: str, actions: tuple[str, ...], fields: dict[str, Any]) -> None:
-    try:
-        job_transition(
-            job_id=claim.job_id,
-            to=status,
-            actions=actions,
-            token=claim.token,
-            expected=(JobStatus.RUNNING,),
-            fields={"end_time": timezone.now(), **fields},
-        )
-    except (IllegalTransition, StaleClaim) as error:
-        # Cancelled (or reclaimed) while finishing: the job's record already says what happened.
-        logger.info("job %s not marked %s: %s", claim.job_id, status, error)
+    return _finish(run, JobStatus.FINISHED, ("on_finish",), {"progress": 1.0})

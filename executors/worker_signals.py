@@ -1,6 +1,7 @@
 """Celery workers report themselves to the registry (runners.Worker): everything they can run when they
 start, a heartbeat every WORKER_HEARTBEAT_SECONDS from a daemon thread of the worker's main process,
-and that they stopped when they shut down.
+and that they stopped when they shut down. And they keep their database connections from task to task
+(``keep_connections``, ``before_task``/``after_task``: settings.WORKER_DB_CONN_MAX_AGE).
 
 Reporting never stops a worker: a failure is logged and the next heartbeat tries again (a heartbeat
 that finds no row, because the first report failed or an admin deleted it, reports everything again).
@@ -14,9 +15,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import task_postrun, task_prerun, worker_init, worker_ready, worker_shutdown
 from django.conf import settings
-from django.db import connections
+from django.db import close_old_connections, connections
 
 from executors.registry import worker_capabilities
 from runners.services import worker_beat, worker_report, worker_stopped
@@ -150,7 +151,33 @@ def on_worker_shutdown(sender, **kwargs) -> None:
     reporter.stopped()
 
 
+def keep_connections(sender=None, **kwargs) -> None:
+    """``worker_init``: this worker's database connections live WORKER_DB_CONN_MAX_AGE seconds (the web
+    server's DB_CONN_MAX_AGE says 0 by default). A connection opened before keeps the age it was opened
+    with (0: closed by the next ``close_old_connections``)."""
+    for alias in connections:
+        connections.settings[alias]["CONN_MAX_AGE"] = settings.WORKER_DB_CONN_MAX_AGE
+
+
+def before_task(sender=None, **kwargs) -> None:
+    """``task_prerun``: close this thread's connections that are past their age or broken, and have a kept
+    one checked before its first use (CONN_HEALTH_CHECKS): a task after a database restart or an idle
+    kill reconnects instead of failing. Celery's own fixup leaves kept connections alone
+    (CELERY_DB_REUSE_MAX). An eager task (a test's, inside the caller's transaction) is left alone."""
+    if not getattr(getattr(sender, "request", None), "is_eager", False):
+        close_old_connections()
+
+
+def after_task(sender=None, **kwargs) -> None:
+    """``task_postrun``: as ``before_task``, so that a worker idle after its last task holds no connection
+    past its age (WORKER_DB_CONN_MAX_AGE=0: none at all) nor one an error left broken."""
+    before_task(sender=sender)
+
+
 def connect() -> None:
     """Connect the handlers (idempotent: called from ``ExecutorsConfig.ready``)."""
+    worker_init.connect(keep_connections, dispatch_uid="executors.worker_signals.init", weak=False)
+    task_prerun.connect(before_task, dispatch_uid="executors.worker_signals.prerun", weak=False)
+    task_postrun.connect(after_task, dispatch_uid="executors.worker_signals.postrun", weak=False)
     worker_ready.connect(on_worker_ready, dispatch_uid="executors.worker_signals.ready", weak=False)
     worker_shutdown.connect(on_worker_shutdown, dispatch_uid="executors.worker_signals.shutdown", weak=False)

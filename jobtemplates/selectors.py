@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 
 from django.db.models import Q, QuerySet
+from django.db.models.fields.json import KT
 
 from contracts.types import Type, accepts, parse_type
 from jobtemplates.models import Job, JobOutput, JobTemplate, TemplateScope
@@ -69,35 +71,40 @@ def job_output_visible_to(*, user, queryset: QuerySet | None = None) -> QuerySet
     return queryset.filter(job_visible_q(user, prefix="job__"))
 
 
-def template_matching_pks(*, user, contract: str, inputs: dict[str, Type]) -> list[int]:
+def template_matching(*, user, contract: str, inputs: dict[str, Type]) -> QuerySet:
     """Active visible templates of ``contract`` whose contract inputs accept every given input type.
 
-    Answered from the stored ``contract_inputs`` (written at import): one light query finds the
-    candidates; templates sharing the accepted types of the asked inputs are judged once, and each
-    (accepted type string, given type) pair once per process (``slot_type_accepts``); the pks of the
-    matching ones come back in order, to be loaded in full (all, or a window).
+    Answered from the stored ``contract_inputs`` (written at import), in SQL: one query lists the
+    distinct accepted types of the asked inputs among the candidates (a few, however many templates
+    share them), each is judged once, and each (accepted type string, given type) pair once per process
+    (``slot_type_accepts``); the queryset keeps the candidates whose accepted types are among those
+    judged to match (no list of pks). Without asked inputs, every candidate matches.
     """
     candidates = template_visible_to(user=user).filter(deletion_time__isnull=True, contract_name=contract)
+    if not inputs:
+        return candidates
     asked = list(inputs.items())
-    verdicts: dict[tuple, bool] = {}
-    matching = []
-    for pk, contract_inputs in candidates.values_list("pk", "contract_inputs"):
-        # Only the asked inputs' accepted types decide; None: the template has no such input.
-        key = tuple(_accepted_types(contract_inputs, name) for name, _ in asked)
-        verdict = verdicts.get(key)
-        if verdict is None:
-            verdict = verdicts[key] = all(
-                accepted is not None and any(slot_type_accepts(text, declared) for text in accepted)
-                for accepted, (_, declared) in zip(key, asked, strict=True)
-            )
-        if verdict:
-            matching.append(pk)
-    return sorted(matching)
+    # Each asked input's accepted types, as the JSON text of the stored list (None: no such input).
+    columns = {f"accepted_{index}": KT(f"contract_inputs__{name}") for index, (name, _) in enumerate(asked)}
+    annotated = candidates.annotate(**columns)
+    matching = Q(pk__in=[])
+    for texts in annotated.order_by().values_list(*columns).distinct():
+        if all(
+            text is not None and any(slot_type_accepts(accepted, declared) for accepted in _accepted_types(text))
+            for text, (_, declared) in zip(texts, asked, strict=True)
+        ):
+            matching |= Q(**dict(zip(columns, texts, strict=True)))
+    return annotated.filter(matching)
 
 
-def _accepted_types(contract_inputs: dict, name: str) -> tuple[str, ...] | None:
-    accepted = contract_inputs.get(name)
-    return None if accepted is None else tuple(accepted)
+def template_matching_pks(*, user, contract: str, inputs: dict[str, Type]) -> list[int]:
+    """The pks of ``template_matching``, in order."""
+    return sorted(template_matching(user=user, contract=contract, inputs=inputs).values_list("pk", flat=True))
+
+
+def _accepted_types(text: str) -> list[str]:
+    accepted = json.loads(text)
+    return accepted if isinstance(accepted, list) else [accepted]
 
 
 @lru_cache(maxsize=SUBTYPE_CACHE_SIZE)

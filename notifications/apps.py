@@ -8,4 +8,4 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
-        from notifications import checks  # noqa: F401  (registers the system check)
+        from notifications import checks, facts  # noqa: F401  (the system check; the template cache's signals)

@@ -9,6 +9,7 @@ job of its own; ours leave it out, so children stay quiet unless told otherwise 
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -83,5 +84,52 @@ def defaults_problems() -> list[NotificationProblem]:
 
 
 def default_actions(*, meta: bool) -> dict[str, list[Notification]]:
-    """The parsed defaults of a meta or workable job (invalid entries are left out; the check names them)."""
-    return parse_actions(configured_defaults()["meta" if meta else "workable"], "NOTIFICATION_DEFAULTS", [])
+    """The parsed defaults of a meta or workable job (invalid entries are left out; the check names them).
+
+    Parsed once per value of the setting (text or none, as the environment gives it); a dict (set in
+    code, or by a test) is parsed each time. The caller must not change what it is given."""
+    raw = getattr(settings, "NOTIFICATION_DEFAULTS", None)
+    if raw is None or isinstance(raw, str):
+        return _parsed_defaults(raw)["meta" if meta else "workable"]
+    return _parse_defaults()["meta" if meta else "workable"]
+
+
+def _parse_defaults() -> dict[str, dict[str, list[Notification]]]:
+    return {kind: parse_actions(raw, "NOTIFICATION_DEFAULTS", []) for kind, raw in configured_defaults().items()}
+
+
+@lru_cache(maxsize=8)
+def _parsed_defaults(raw: str | None) -> dict[str, dict[str, list[Notification]]]:
+    return _parse_defaults()
+
+
+# Backends that deliver to nobody: a deployment that names neither has not configured email.
+UNDELIVERING_EMAIL_BACKENDS = frozenset(
+    {"django.core.mail.backends.console.EmailBackend", "django.core.mail.backends.dummy.EmailBackend"}
+)
+_TRUE, _FALSE = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off"})
+
+
+def default_email_enabled() -> bool:
+    """Whether the defaults' email notifications are sent (NOTIFICATION_DEFAULT_EMAIL): "auto" when an
+    email backend that delivers is configured; "true"/"false" (or 1/0, yes/no, on/off) as they say."""
+    value = _default_email_setting()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    return settings.EMAIL_BACKEND not in UNDELIVERING_EMAIL_BACKENDS  # "auto" (and anything else: the check says)
+
+
+def _default_email_setting() -> str:
+    value = getattr(settings, "NOTIFICATION_DEFAULT_EMAIL", "auto")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).strip().lower()
+
+
+def default_email_problems() -> list[NotificationProblem]:
+    """What is wrong with NOTIFICATION_DEFAULT_EMAIL (for ``manage.py check``)."""
+    if _default_email_setting() in _TRUE | _FALSE | {"auto"}:
+        return []
+    return [NotificationProblem("NOTIFICATION_DEFAULT_EMAIL", "invalid_value", "auto, true or false")]

@@ -18,12 +18,11 @@ def json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def notification_data(*, job, action: str, transition_data: dict[str, Any]) -> dict[str, Any]:
+def notification_data(*, job, action: str, transition_data: dict[str, Any], template: str) -> dict[str, Any]:
     """The data of ``job``'s transition ``action``: UFDL's fields, then ours (template, status).
 
-    ``job`` is read, never queried beyond its template (the caller passes it with the template joined).
+    ``job`` is read, never queried: only its own fields; ``template`` is its template's ``name vN``.
     """
-    template = job.template
     return json_safe(
         {
             "transition": action.removeprefix("on_"),
@@ -34,7 +33,7 @@ def notification_data(*, job, action: str, transition_data: dict[str, Any]) -> d
             "node": job.node_id,
             "error": job.error_reason,
             "transition_data": transition_data,
-            "template": f"{template.name} v{template.version}",
+            "template": template,
             "status": job.status,
         }
     )

@@ -20,7 +20,7 @@ import urllib.request
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
 from django.utils.crypto import salted_hmac
 
 
@@ -38,8 +38,20 @@ def send_email(content: dict[str, Any], **_: Any) -> None:
         to=content["to"],
         cc=content["cc"],
         bcc=content["bcc"],
+        connection=_email_connection(),
     )
     message.send(fail_silently=False)
+
+
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+
+
+def _email_connection():
+    """The configured backend; Django's SMTP one with a timeout where EMAIL_TIMEOUT sets none (a mail
+    server that never answers would hold a notifier thread for ever)."""
+    if settings.EMAIL_BACKEND == SMTP_BACKEND and getattr(settings, "EMAIL_TIMEOUT", None) is None:
+        return get_connection(timeout=settings.NOTIFICATION_EMAIL_TIMEOUT_SECONDS)
+    return get_connection()
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):

@@ -12,6 +12,15 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import UserFactory
 
+
+def pytest_configure(config):
+    """Processes the tests start (servers, workers, each with a VAR_DIR of its own) sign and check
+    tokens with the suite's key: without SECRET_KEY each installation keeps its own in VAR_DIR."""
+    import os
+
+    os.environ.setdefault("SECRET_KEY", settings.SECRET_KEY)
+
+
 # Real Celery workers and what they share with the test process, for any test package (tests/e2e.py).
 pytest_plugins = ["tests.e2e"]
 

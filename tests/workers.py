@@ -64,12 +64,17 @@ def wait_until(
     raise AssertionError(f"timed out after {timeout}s waiting for {text}")
 
 
+def notification_queue_of(queue: str) -> str:
+    """The notification queue (NOTIFICATION_QUEUE) of the workers on job queue ``queue``."""
+    return f"{queue}.notifications"
+
+
 def celery_worker_command(
-    *, app: str = "config", queue: str, hostname: str, concurrency: int, loglevel: str = "INFO"
+    *, app: str = "config", queue: str, hostname: str, concurrency: int, loglevel: str = "INFO", pool: str = "prefork"
 ) -> list[str]:
-    """``celery worker`` of ``app`` as the tests (and bench/jobs.py) start it: a prefork pool of
-    ``concurrency`` children consuming ``queue`` only, without mingle or gossip (no waiting on other
-    workers at start)."""
+    """``celery worker`` of ``app`` as the tests (and bench/jobs.py) start it: a prefork pool (or
+    ``pool``: ``threads`` for a notifier) of ``concurrency`` consuming ``queue`` only (names, comma
+    separated), without mingle or gossip (no waiting on other workers at start)."""
     return [
         sys.executable,
         "-m",
@@ -78,7 +83,7 @@ def celery_worker_command(
         app,
         "worker",
         "--pool",
-        "prefork",
+        pool,
         "--concurrency",
         str(concurrency),
         "--queues",
@@ -93,7 +98,10 @@ def celery_worker_command(
 
 
 class WorkerProcess:
-    """One worker (prefork pool) consuming ``queue``."""
+    """One worker (prefork pool) consuming ``queue``. Its emails and webhooks go to its notification queue
+    (``notification_queue_of(queue)``, its NOTIFICATION_QUEUE), which a job worker does not consume, as in
+    production: a test waiting for one to be sent starts ``WorkerProcess.notifier`` (threads on that queue,
+    as ``manage.py serve`` runs it), or asks this worker to deliver them too (``notifications=True``)."""
 
     def __init__(
         self,
@@ -104,8 +112,12 @@ class WorkerProcess:
         beat: bool = False,
         extra_env: dict[str, str] | None = None,
         name: str = "w",
+        notifications: bool = False,
+        pool: str = "prefork",
+        consume: str | None = None,
     ):
         self.queue = queue
+        self.notification_queue = notification_queue_of(queue)
         self.log = log_dir / f"worker-{name}-{uuid.uuid4().hex[:6]}.log"
         env = {
             **os.environ,
@@ -117,12 +129,15 @@ class WorkerProcess:
             "EXECUTOR_ALLOWED_MODULES": ",".join(settings.EXECUTOR_ALLOWED_MODULES),
             "EMAIL_BACKEND": settings.EMAIL_BACKEND,
             "CELERY_TASK_DEFAULT_QUEUE": queue,
+            "NOTIFICATION_QUEUE": self.notification_queue,
             # Webhook receivers of the tests listen on 127.0.0.1 (refused by default: SSRF guard).
             "NOTIFICATION_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
             **(extra_env or {}),
         }
         self.hostname = f"{name}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
-        command = celery_worker_command(queue=queue, hostname=self.hostname, concurrency=concurrency)
+        if consume is None:
+            consume = f"{queue},{self.notification_queue}" if notifications else queue
+        command = celery_worker_command(queue=consume, hostname=self.hostname, concurrency=concurrency, pool=pool)
         if beat:
             command += ["--beat", "--schedule", str(log_dir / f"beat-{uuid.uuid4().hex[:6]}")]
         self.handle = self.log.open("w")
@@ -132,6 +147,19 @@ class WorkerProcess:
         wait_until(self.ready, timeout=60, interval=0.1, message=f"worker ready (log {self.log})")
         # Ready for jobs once the registry knows it: create-job asks the registry whether anything runs them.
         wait_until(self.registered, timeout=30, interval=0.1, message=f"worker registered (log {self.log})")
+
+    @classmethod
+    def notifier(cls, *, queue: str, log_dir: Path, concurrency: int = 4, **kwargs) -> WorkerProcess:
+        """The notifier of the workers on job queue ``queue``: threads on its notification queue only."""
+        return cls(
+            queue=queue,
+            log_dir=log_dir,
+            concurrency=concurrency,
+            pool="threads",
+            consume=notification_queue_of(queue),
+            name=kwargs.pop("name", "notifier"),
+            **kwargs,
+        )
 
     def registered(self) -> bool:
         from runners.models import Worker

@@ -8,9 +8,9 @@ drive node jobs through the actions of ``jobtemplates.api.node_actions`` (with `
 from __future__ import annotations
 
 from django.db.models import Prefetch, Q
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -31,6 +31,7 @@ from jobtemplates.api.job_serializers import (
 )
 from jobtemplates.api.node_actions import OUTPUT_POST_SCHEMA, NodeJobActionsMixin
 from jobtemplates.models import Job, JobOutput, TemplateKind
+from jobtemplates.representations.single import template_instance
 from jobtemplates.selectors import job_output_visible_to, job_visible_q
 from jobtemplates.services.jobs import job_abort, job_cancel, job_create, job_output_delete
 from jobtemplates.services.jobs.creation import job_create_with_children
@@ -79,6 +80,15 @@ def job_queryset():
     )
 
 
+# An output's bytes, with the media type of its type (contracts.types.media.file_kind).
+OUTPUT_DOWNLOAD = OpenApiResponse(
+    OpenApiTypes.BINARY,
+    description="the output's bytes: text/plain for BLOB<'log'>, text/csv for BLOB<'text/csv'>, image/… for "
+    "images, application/json for JSON types, application/zip for Compressed, application/octet-stream else; "
+    "Content-Disposition names a file with the matching extension",
+)
+
+
 class CreateJobMixin:
     """``POST /v1/job-templates/{pk}/create-job`` for the template viewset."""
 
@@ -107,7 +117,10 @@ class CreateJobMixin:
         the job the first request made, as it is now, with ``Idempotent-Replayed: true``; the key with
         another request is a 409 ``idempotency_key_reused``."""
         key = idempotency_key_parse(request.headers.get(IDEMPOTENCY_KEY_HEADER))
-        template = self.get_object()
+        # What get_object would find (the visible template, 404 otherwise), by a statement compiled once.
+        template = template_instance(pk=self.kwargs.get("pk"), user=request.user)
+        if template is None:
+            raise Http404("No JobTemplate matches the given query.")
         dry_run = request.query_params.get("dry_run", "").lower() in {"1", "true", "yes"}
         body = request_json_object(request)
         if dry_run:
@@ -258,7 +271,9 @@ class JobViewSet(NodeJobActionsMixin, mixins.UpdateModelMixin, SoftDeleteMixin, 
             raise NotFound(f"Job {job.pk} has no output {output_name!r} of type {type_string}.")
         return output
 
-    @extend_schema(methods=["GET"], responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(
+        methods=["GET"], responses={(200, "application/json"): OpenApiTypes.ANY, (200, "*/*"): OUTPUT_DOWNLOAD}
+    )
     @extend_schema(methods=["DELETE"], request=None, responses={204: None})
     @OUTPUT_POST_SCHEMA
     @action(detail=True, methods=["get", "post", "delete"], url_path=OUTPUT_ROUTE, url_name="output")
@@ -305,7 +320,7 @@ class JobOutputViewSet(mixins.RetrieveModelMixin, ResourceViewSet):
     def get_queryset(self):
         return job_output_visible_to(user=self.request.user, queryset=JobOutput.objects.all())
 
-    @extend_schema(request=None, responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(request=None, responses={(200, "application/json"): OpenApiTypes.ANY, (200, "*/*"): OUTPUT_DOWNLOAD})
     @action(detail=True, methods=["get", "post"], url_path="download", url_name="download")
     def download(self, request: Request, pk=None):
         """The output's bytes."""

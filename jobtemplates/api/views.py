@@ -27,7 +27,6 @@ from jobtemplates.api.jobs import CreateJobMixin
 from jobtemplates.api.serializers import TemplateSerializer, template_representation
 from jobtemplates.filters import TEMPLATE_FILTER_FIELDS
 from jobtemplates.graph_svg import render_graph_svg
-from jobtemplates.models import JobTemplate
 from jobtemplates.representations import (
     kept_part,
     kept_rows,
@@ -37,7 +36,7 @@ from jobtemplates.representations import (
     template_chunks,
 )
 from jobtemplates.representations.single import OneTemplate, template_one
-from jobtemplates.selectors import template_list, template_matching_pks, template_visible_to
+from jobtemplates.selectors import template_list, template_matching, template_visible_to
 from jobtemplates.services.runnability import draft_verdict, runnability, templates_by_runnability
 from jobtemplates.services.templates import (
     template_hard_delete,
@@ -299,16 +298,15 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
                 problems.append(Problem(path, "unparseable_type", str(error)))
         if problems:
             raise MalformedRequest(problems=problems)
-        pks = template_matching_pks(user=request.user, contract=contract, inputs=inputs)
+        matching = template_matching(user=request.user, contract=contract, inputs=inputs)
         if runnable is not None:
             # Verdicts of the light rows first, so that a window counts only the kept templates.
-            kept = templates_by_runnability(
-                JobTemplate.objects.filter(pk__in=pks), runnable=runnable, fleet=self.fleet
-            ).values_list("pk", flat=True)
-            pks = sorted(kept)
-        total = len(pks)
-        rows = kept_rows(template_visible_to(user=request.user)).filter(pk__in=window.slice(pks) if window else pks)
-        chunks = template_chunks(listed_rows(rows.order_by("pk")), fleet=self.fleet)
+            matching = templates_by_runnability(matching, runnable=runnable, fleet=self.fleet)
+        rows, total = kept_rows(matching).order_by("pk"), None
+        if window is not None:
+            total = rows.count()
+            rows = window.slice(rows)
+        chunks = template_chunks(listed_rows(rows), fleet=self.fleet)
         return array_response(request, chunks, window=window, total=total)
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})

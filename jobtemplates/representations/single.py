@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import weakref
 from typing import Any
 
 from django.conf import settings
@@ -103,6 +104,61 @@ def template_one(*, pk: Any, user: Any, part: str = "detail", using: str = "defa
         cursor.execute(sql, values)
         row = cursor.fetchone()
     return None if row is None else OneTemplate(row, part)
+
+
+def template_instance(*, pk: Any, user: Any, using: str = "default") -> JobTemplate | None:
+    """The template ``pk`` as a model instance (its own columns: what create-job reads) if ``user`` may
+    see it, soft-deleted ones included; None otherwise. One statement compiled once per process, its
+    values converted as the ORM converts them (JSON, datetimes)."""
+    number = _as_pk(pk)
+    if number is None:
+        return None
+    staff = user is None or bool(user.is_staff)
+    if not staff and not user.is_authenticated:
+        return None
+    sql, params = _instance_statement(staff, using)
+    values = [number if value == _PK_SENTINEL else user.pk if value == _USER_SENTINEL else value for value in params]
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    row = list(row)
+    for index, converters, column in _converters_of(connection):
+        for converter in converters:
+            row[index] = converter(row[index], column, connection)
+    return JobTemplate.from_db(using, _INSTANCE_FIELDS, row)
+
+
+_INSTANCE_FIELDS = [field.attname for field in JobTemplate._meta.concrete_fields]
+# A connection's converters of the instance's columns (backend's and fields' own), made once per
+# connection object (they are bound to it; connections are per thread).
+_CONVERTERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _converters_of(connection: Any) -> list[tuple[int, list, Any]]:
+    found = _CONVERTERS.get(connection)
+    if found is None:
+        found = []
+        table = JobTemplate._meta.db_table
+        for index, field in enumerate(JobTemplate._meta.concrete_fields):
+            column = field.get_col(table)
+            converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+            if converters:
+                found.append((index, converters, column))
+        _CONVERTERS[connection] = found
+    return found
+
+
+@functools.lru_cache(maxsize=8)
+def _instance_statement(staff: bool, using: str) -> tuple[str, tuple]:
+    user = None if staff else get_user_model()(pk=_USER_SENTINEL, is_staff=False, is_active=True)
+    queryset = template_visible_to(user=user, queryset=JobTemplate.objects.using(using)).filter(pk=_PK_SENTINEL)
+    sql, params = queryset.values_list(*_INSTANCE_FIELDS).query.sql_with_params()
+    if _PK_SENTINEL not in params or (not staff and _USER_SENTINEL not in params):
+        raise AssertionError("the visibility filter no longer compiles the caller's pk as a parameter")
+    return sql, tuple(params)
 
 
 @functools.lru_cache(maxsize=32)

@@ -1,17 +1,23 @@
 """Can anything run a template's jobs now? Templates' needs judged against one snapshot of the fleet.
 
 A workable template is judged by ``runners.capabilities.Fleet``; a meta-template is runnable when every
-workable template below it is (children may be meta-templates themselves). Any mix of templates costs
-the fleet's snapshot plus, for meta-templates whose nodes were not prefetched, one query per level of
-nesting: never a query per template (docs/runners.md).
+workable template below it is (children may be meta-templates themselves). What a meta-template's
+verdict reads of its descendants (their paths and needs: its *shape*) never changes, since a template
+version is immutable and its children are protected from deletion, so each process keeps the shapes it
+has read (``SHAPE_CACHE_SIZE`` of them; dropped when a template is created or deleted, or a node saved or
+deleted, under that pk). Any mix of templates costs the fleet's snapshot plus, for meta-templates whose
+shape this process has not kept yet, one query per level of nesting: never a query per template
+(docs/runners.md).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import QuerySet
+from django.db.models.signals import post_delete, post_save
 
 from jobtemplates.graph import SEPARATOR
 from jobtemplates.models import JobTemplate, MetaNode
@@ -31,6 +37,54 @@ VERDICT_FIELDS = (
     "queue",
     "min_hardware_generation",
 )
+# How many meta-templates' shapes a process keeps (a few hundred bytes each); past it, they are all
+# dropped and read again as asked.
+SHAPE_CACHE_SIZE = 50_000
+
+
+class Workable:
+    """What a verdict reads of a workable descendant (its needs and its name for reasons)."""
+
+    __slots__ = ("executor_class", "min_hardware_generation", "name", "queue", "required_packages", "version")
+    is_meta = False
+
+    def __init__(self, template: Any) -> None:
+        self.name = template.name
+        self.version = template.version
+        self.executor_class = template.executor_class
+        self.required_packages = template.required_packages
+        self.queue = template.queue
+        self.min_hardware_generation = template.min_hardware_generation
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+# meta pk → its workable descendants as (path, Workable), in node order (see the module's docstring).
+Shape = tuple[tuple[str, Workable], ...]
+_shapes: dict[int, Shape] = {}
+_shapes_lock = threading.Lock()
+
+
+def shapes_forget(pk: int | None = None) -> None:
+    """Drop the kept shape of meta-template ``pk`` (None: all of them)."""
+    with _shapes_lock:
+        if pk is None:
+            _shapes.clear()
+        else:
+            _shapes.pop(pk, None)
+
+
+def kept_shapes() -> int:
+    """How many shapes this process keeps (for tests)."""
+    return len(_shapes)
+
+
+def _keep_shapes(found: dict[int, Shape]) -> None:
+    with _shapes_lock:
+        if len(_shapes) + len(found) > SHAPE_CACHE_SIZE:
+            _shapes.clear()
+        _shapes.update(found)
 
 
 def template_needs(template: Any) -> Needs:
@@ -45,13 +99,13 @@ def template_needs(template: Any) -> Needs:
     )
 
 
-def runnability(templates: Iterable[JobTemplate], *, fleet: Fleet | None = None) -> dict[int, Verdict]:
+def runnability(templates: Iterable[Any], *, fleet: Fleet | None = None) -> dict[int, Verdict]:
     """template pk → whether its jobs can run now, for any mix of workable and meta-templates."""
     templates = list(templates)
     fleet = fleet if fleet is not None else Fleet.load()
     memo = fleet.verdict_memo
 
-    def judge(template: JobTemplate) -> Verdict:
+    def judge(template: Any) -> Verdict:
         # A verdict reads only these of a template (Fleet.verdict: its reasons do not name it).
         key = (template.executor_class, template.required_packages, template.queue, template.min_hardware_generation)
         verdict = memo.get(key)
@@ -59,16 +113,22 @@ def runnability(templates: Iterable[JobTemplate], *, fleet: Fleet | None = None)
             verdict = memo[key] = fleet.verdict(template_needs(template))
         return verdict
 
-    metas = [template for template in templates if template.is_meta]
-    descendants = workable_descendants(metas)
     verdicts = {}
+    metas = []
     for template in templates:
         if template.is_meta:
-            verdicts[template.pk] = meta_verdict(
-                [(path, child, judge(child)) for path, child in descendants[template.pk]]
-            )
+            verdict = memo.get(("meta", template.pk))
+            if verdict is None:
+                metas.append(template)
+            else:
+                verdicts[template.pk] = verdict
         else:
             verdicts[template.pk] = judge(template)
+    if metas:
+        descendants = workable_descendants(metas)
+        for template in metas:
+            verdict = meta_verdict([(path, child, judge(child)) for path, child in descendants[template.pk]])
+            verdicts[template.pk] = memo["meta", template.pk] = verdict
     return verdicts
 
 
@@ -86,7 +146,7 @@ def draft_verdict(draft: Any, *, fleet: Fleet | None = None) -> Verdict:
     return meta_verdict(judged)
 
 
-def meta_verdict(children: list[tuple[str, JobTemplate, Verdict]]) -> Verdict:
+def meta_verdict(children: list[tuple[str, Any, Verdict]]) -> Verdict:
     """A meta-template's verdict from its workable descendants' (path, template, verdict), in node
     order: runnable when all are, by their common runner (``mixed`` when they differ); otherwise the
     first that is not names the reason."""
@@ -100,46 +160,77 @@ def meta_verdict(children: list[tuple[str, JobTemplate, Verdict]]) -> Verdict:
     return Verdict(True, runner)
 
 
-def workable_descendants(metas: list[JobTemplate]) -> dict[int, list[tuple[str, JobTemplate]]]:
-    """meta pk → its workable descendants as (path, template), ``child`` or ``child:grandchild``, in
-    node order. Nodes a listing prefetched cost nothing; the rest one query per level of nesting."""
-    nodes: dict[int, list[tuple[str, JobTemplate]]] = {}
+def workable_descendants(metas: list[Any]) -> dict[int, Shape]:
+    """meta pk → its workable descendants as (path, ``Workable``), ``child`` or ``child:grandchild``, in
+    node order. Kept shapes and nodes a listing prefetched cost nothing; the rest one query per level
+    of nesting (and are kept)."""
+    shapes: dict[int, Shape] = {}
+    nodes: dict[int, list[tuple[str, Any]]] = {}
     pending = set()
     for meta in metas:
-        if "prefetched_nodes" in meta.__dict__:
+        kept = _shapes.get(meta.pk)
+        if kept is not None:
+            shapes[meta.pk] = kept
+        elif "prefetched_nodes" in getattr(meta, "__dict__", ()):
             nodes[meta.pk] = [(node.name, node.child) for node in meta.node_list()]
         else:
             pending.add(meta.pk)
     while True:
-        pending |= {child.pk for entries in nodes.values() for _, child in entries if child.is_meta}
-        pending -= set(nodes)
+        below = {child.pk for entries in nodes.values() for _, child in entries if child.is_meta}
+        for pk in below - set(nodes) - set(shapes):
+            kept = _shapes.get(pk)
+            if kept is not None:
+                shapes[pk] = kept
+        pending |= below
+        pending -= set(nodes) | set(shapes)
         if not pending:
             break
         rows = (
             MetaNode.objects.filter(template_id__in=pending)
-            .select_related("child")
-            .only("template_id", "name", "position", *(f"child__{name}" for name in VERDICT_FIELDS))
             .order_by("template_id", "position")
+            .values_list("template_id", "name", *(f"child__{name}" for name in VERDICT_FIELDS))
         )
         for pk in pending:
             nodes[pk] = []
-        for row in rows:
-            nodes[row.template_id].append((row.name, row.child))
+        for template_id, name, *child in rows:
+            nodes[template_id].append((name, _Child(child)))
 
-    expanded: dict[int, list[tuple[str, JobTemplate]]] = {}
+    found: dict[int, Shape] = {}
 
-    def expand(pk: int) -> list[tuple[str, JobTemplate]]:
-        if pk not in expanded:
-            found = []
-            for name, child in nodes[pk]:
-                if child.is_meta:
-                    found += [(_joined(name, path), grandchild) for path, grandchild in expand(child.pk)]
-                else:
-                    found.append((name, child))
-            expanded[pk] = found
-        return expanded[pk]
+    def expand(pk: int) -> Shape:
+        if pk in shapes:
+            return shapes[pk]
+        flat: list[tuple[str, Workable]] = []
+        for name, child in nodes[pk]:
+            if child.is_meta:
+                flat += [(_joined(name, path), grandchild) for path, grandchild in expand(child.pk)]
+            else:
+                flat.append((name, Workable(child)))
+        shapes[pk] = found[pk] = tuple(flat)
+        return shapes[pk]
 
-    return {meta.pk: expand(meta.pk) for meta in metas}
+    answer = {meta.pk: expand(meta.pk) for meta in metas}
+    if found:
+        _keep_shapes(found)
+    return answer
+
+
+class _Child:
+    """A node's child as the nodes' query reads it (VERDICT_FIELDS)."""
+
+    __slots__ = VERDICT_FIELDS
+
+    def __init__(self, values: list) -> None:
+        for name, value in zip(VERDICT_FIELDS, values, strict=True):
+            setattr(self, name, value)
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    @property
+    def is_meta(self) -> bool:
+        return self.kind == "meta"
 
 
 def _joined(name: str, path: str) -> str:
@@ -152,3 +243,23 @@ def templates_by_runnability(queryset: QuerySet, *, runnable: bool, fleet: Fleet
     candidates = JobTemplate.objects.filter(pk__in=queryset.values("pk")).only(*VERDICT_FIELDS)
     verdicts = runnability(candidates, fleet=fleet)
     return queryset.filter(pk__in=[pk for pk, verdict in verdicts.items() if verdict.runnable == runnable])
+
+
+# --- keeping shapes honest -------------------------------------------------------------------------
+
+
+def _template_changed(sender, instance, created: bool = True, raw: bool = False, **kwargs) -> None:
+    # A new template under a pk (a database restored, a rolled-back test's pk given again) or a deleted
+    # one: what was kept for that pk is no longer its shape.
+    if created:
+        shapes_forget(instance.pk)
+
+
+def _node_changed(sender, instance, **kwargs) -> None:
+    shapes_forget(instance.template_id)
+
+
+post_save.connect(_template_changed, sender=JobTemplate, dispatch_uid="runnability-shapes-template-saved")
+post_delete.connect(_template_changed, sender=JobTemplate, dispatch_uid="runnability-shapes-template-deleted")
+post_save.connect(_node_changed, sender=MetaNode, dispatch_uid="runnability-shapes-node-saved")
+post_delete.connect(_node_changed, sender=MetaNode, dispatch_uid="runnability-shapes-node-deleted")

@@ -237,16 +237,17 @@ def test_serve_runs_gunicorn_daphne_and_the_worker_and_sigterm_stops_them_all(tm
     serve = Serve(tmp_path)
     serves.append(serve)
     serve.wait_until_serving()
-    web, websockets, worker = serve.child("-m gunicorn"), serve.child("-m config.server"), serve.child("-m celery")
+    web, websockets, worker = serve.child("-m gunicorn"), serve.child("-m config.server"), serve.child("worker --beat")
+    notifier = serve.child("--pool threads")  # emails and webhooks, on their own queue
     assert "config.wsgi:application" in serve.children[web] and f"127.0.0.1:{serve.port}" in serve.children[web]
     assert f"-p {serve.ws_port} config.asgi:application" in serve.children[websockets]
-    assert "worker --beat" in serve.children[worker]
+    assert "--queues notifications" in serve.children[notifier] and "notifications" not in serve.children[worker]
     log = serve.log.read_text()
     assert f"http://127.0.0.1:{serve.port}/" in log and f"ws://127.0.0.1:{serve.ws_port}/" in log
     serve.process.send_signal(signal.SIGTERM)
     assert serve.process.wait(timeout=30) == 0, serve.log.read_text()
     # Each runs in a group of its own, with what it started (gunicorn's workers, celery's pool and beat).
-    wait_for(lambda: not any(in_group(pid) for pid in (web, websockets, worker)), 10, "every process to stop")
+    wait_for(lambda: not any(in_group(pid) for pid in (web, websockets, worker, notifier)), 10, "every process to stop")
 
 
 @pytest.mark.django_db(transaction=True)

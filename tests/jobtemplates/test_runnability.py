@@ -24,9 +24,10 @@ from django.utils import timezone
 from config.errors import Conflict, InvalidRequest
 from contracts.models import Hardware
 from executors.base import Executor
-from jobtemplates.models import Job, JobTemplate
+from jobtemplates.models import Job, JobTemplate, MetaNode
+from jobtemplates.services import runnability as shapes_module
 from jobtemplates.services.jobs import job_create
-from jobtemplates.services.runnability import meta_verdict, runnability, template_needs
+from jobtemplates.services.runnability import meta_verdict, runnability, shapes_forget, template_needs
 from jobtemplates.services.templates import template_export, template_import
 from runners.capabilities import Verdict
 from runners.models import Node, Worker
@@ -434,22 +435,85 @@ class TestRunnableFilter:
         assert JobTemplate.objects.count() >= 20
         assert count() == few
 
-    def test_runnability_of_nested_meta_templates_is_a_query_per_level(self, sklearn, import_body):
+    def test_runnability_of_nested_meta_templates_is_a_query_per_level_then_none(self, sklearn, import_body):
         for index in range(3):
-            import_body(
-                {
-                    "name": f"nested_{index}",
-                    "licence": "Apache 2.0",
-                    "scope": "public",
-                    "specific": {"nodes": {"inner": {"name": "train_and_predict"}}, "dependencies": []},
-                }
-            )
+            import_body(nested_body(f"nested_{index}"))
         templates = list(JobTemplate.objects.filter(name__startswith="nested_"))  # nodes not prefetched
+        shapes_forget()
         with CaptureQueriesContext(connection) as captured:
             verdicts = runnability(templates)
         assert len(verdicts) == len(templates) and all(v.runnable for v in verdicts.values())
         # The fleet (4: no node is live), the nested templates' nodes (1), their meta child's nodes (1).
         assert len(captured) == 6
+        # Their shapes are kept: the next verdicts read the fleet only, and say the same.
+        with CaptureQueriesContext(connection) as captured:
+            assert runnability(templates) == verdicts
+        assert len(captured) == 4
+        # A new meta-template over kept ones: its own level only (1), its child's shape is kept.
+        outer = import_body(
+            {**nested_body("outer"), "specific": {"nodes": {"n": {"name": "nested_0"}}, "dependencies": []}}
+        )
+        with CaptureQueriesContext(connection) as captured:
+            assert runnability([outer])[outer.pk].runnable
+        assert len(captured) == 5
+
+
+def nested_body(name: str) -> dict:
+    return {
+        "name": name,
+        "licence": "Apache 2.0",
+        "scope": "public",
+        "specific": {"nodes": {"inner": {"name": "train_and_predict"}}, "dependencies": []},
+    }
+
+
+class TestKeptShapes:
+    """A meta-template's shape (its workable descendants' paths and needs) is kept per process: never
+    stale, since a template version is immutable, and dropped with the pk it was kept for."""
+
+    def test_the_kept_shape_answers_as_the_nodes_would(self, client, sklearn, no_worker):
+        shapes_forget()
+        cold = represented(client, sklearn)
+        assert sklearn.pk in kept_shape_pks()
+        assert represented(client, sklearn) == cold
+        assert cold["not_runnable_reason"].startswith("child 'train' (sklearn_image_class_train v2): no live Celery")
+
+    def test_a_hard_delete_drops_the_shape(self, sklearn, import_body, admin_client):
+        nested = import_body(nested_body("doomed"))
+        runnability([nested])
+        assert nested.pk in kept_shape_pks()
+        assert admin_client.delete(f"{API}/{nested.pk}/hard").status_code in (200, 204)
+        assert not JobTemplate.objects.filter(pk=nested.pk).exists()
+        assert nested.pk not in kept_shape_pks()
+
+    def test_a_template_made_again_under_a_kept_pk_is_read_again(self, sklearn, import_body, noop):
+        """A pk given again (a restored database; SQLite after a rolled-back transaction): its new nodes count."""
+        nested = import_body(nested_body("again"))
+        assert runnability([nested])[nested.pk].runnable
+        pk, licence = nested.pk, nested.licence
+        JobTemplate.objects.filter(pk=pk).delete()
+        assert pk not in kept_shape_pks()
+        runnability([sklearn])  # something else is kept meanwhile
+        # Kept anew by hand, as if the delete had happened in another process.
+        shapes_module._keep_shapes({pk: (("stale", shapes_module.Workable(noop)),)})
+        again = JobTemplate.objects.create(pk=pk, kind="meta", name="again", version=1, licence=licence)
+        assert pk not in kept_shape_pks()
+        assert runnability([again])[pk] == Verdict(False, "none", "it has no workable templates to run")
+        MetaNode.objects.create(template=again, name="only", position=0, child=noop)
+        assert runnability([again])[pk] == runnability([noop])[noop.pk]
+
+    def test_the_kept_shapes_are_bounded(self, sklearn, import_body, monkeypatch):
+        monkeypatch.setattr(shapes_module, "SHAPE_CACHE_SIZE", 2)
+        shapes_forget()
+        metas = [import_body(nested_body(f"bounded_{index}")) for index in range(3)]
+        for meta in metas:
+            runnability([meta])
+            assert len(kept_shape_pks()) <= 2
+        assert all(runnability(metas)[meta.pk].runnable for meta in metas)
+
+
+def kept_shape_pks() -> set[int]:
+    return set(shapes_module._shapes)
 
 
 # --- create-job ------------------------------------------------------------------------------------

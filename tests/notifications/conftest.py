@@ -73,24 +73,50 @@ def _websocket_group_prefix(settings):
 
 
 @pytest.fixture(autouse=True)
-def sent_tasks(request, monkeypatch) -> list[tuple[str, dict]]:
-    """Tasks the dispatcher sends, captured instead of reaching the shared broker (tests with a real
-    worker send them for real)."""
-    sent: list[tuple[str, dict]] = []
-    if request.node.get_closest_marker("worker") is None:
-        from notifications import dispatch
+def _fresh_template_facts():
+    """Each test starts without the template facts an earlier one kept (its rows were rolled back)."""
+    from notifications.facts import forget_templates
 
-        monkeypatch.setattr(dispatch.celery_app, "send_task", lambda name, kwargs: sent.append((name, kwargs)))
+    forget_templates()
+
+
+@pytest.fixture(autouse=True)
+def sent_tasks(request, monkeypatch) -> list[tuple[str, dict]]:
+    """Tasks notifications send, as ``(name, kwargs)``, captured instead of reaching the shared broker
+    (tests with a real worker send them for real); ``sent_tasks.options`` holds each send's options
+    (queue, countdown, time limits)."""
+    sent = SentTasks()
+    if request.node.get_closest_marker("worker") is None:
+        from notifications import queueing
+
+        def send_task(name, kwargs=None, **options):
+            if name.startswith("notifications."):  # a job's own task (run_job) goes nowhere either
+                sent.append((name, kwargs))
+                sent.options.append(options)
+
+        monkeypatch.setattr(queueing.celery_app, "send_task", send_task)
     return sent
 
 
+class SentTasks(list):
+    def __init__(self) -> None:
+        super().__init__()
+        self.options: list[dict] = []
+
+
 class WebhookServer:
-    """An HTTP server on 127.0.0.1 recording each POST; answers ``status`` after ``delay`` seconds."""
+    """An HTTP server on 127.0.0.1 recording each POST; answers ``status`` (or the next of ``answers`` for
+    its path) after ``delay`` seconds, or, after ``hold()``, only once ``release()`` is called
+    (``waiting``: requests not answered yet)."""
 
     def __init__(self) -> None:
         self.requests: list[dict] = []
         self.status = 204
         self.delay = 0.0
+        self.gate: threading.Event | None = None
+        self.answers: dict[str, list[int]] = {}  # path → statuses its next requests get before ``status``
+        self.waiting = 0
+        self.lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -105,9 +131,19 @@ class WebhookServer:
                         "time": time.monotonic(),
                     }
                 )
+                gate = server.gate
+                if gate is not None:
+                    with server.lock:
+                        server.waiting += 1
+                    gate.wait(120)  # a hanging receiver, within reason
+                    with server.lock:
+                        server.waiting -= 1
                 time.sleep(server.delay)
+                with server.lock:
+                    queued = server.answers.get(self.path.split("?")[0])
+                    status = queued.pop(0) if queued else server.status
                 try:
-                    self.send_response(server.status)
+                    self.send_response(status)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                 except OSError:  # the client gave up waiting (a timeout test)
@@ -122,7 +158,17 @@ class WebhookServer:
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
+    def hold(self) -> None:
+        """Answer nothing until ``release()``."""
+        self.gate = threading.Event()
+
+    def release(self) -> None:
+        if self.gate is not None:
+            self.gate.set()
+        self.gate = None
+
     def close(self) -> None:
+        self.release()
         self.httpd.shutdown()
         self.httpd.server_close()
 

@@ -1,6 +1,6 @@
 """notifications.dispatch: which deliveries a transition records, how print and websocket go out at once,
-email and webhook to the ``notifications.deliver`` task after commit, and that nothing here changes the
-job or raises."""
+email and webhook to the notifier after commit (one ``notifications.deliver_batch`` message per call), and
+that nothing here changes the job or raises."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from jobtemplates.models import JobStatus
 from jobtemplates.services.jobs import job_create
 from jobtemplates.services.jobs.transitions import job_transition
-from notifications import dispatch
+from notifications import dispatch, queueing
 from notifications.dispatch import job_transition_notify
 from notifications.models import NotificationDelivery
 from tests.notifications.conftest import import_meta, make_job
@@ -45,7 +45,8 @@ class TestDefaults:
         assert email.content["subject"] == f"Job #{job.pk} started"
         assert "first try" in email.content["body"] and "noop v1" in email.content["body"]
         assert email.notification == {"subject": "Job #{pk} started", "body": email.notification["body"]}
-        assert sent_tasks == [("notifications.deliver", {"delivery_id": email.pk})]
+        assert sent_tasks == [("notifications.deliver_batch", {"delivery_ids": [email.pk]})]
+        assert sent_tasks.options[0]["queue"] == "notifications"
 
     def test_finish_and_error_print(self, templates, user):
         job = make_job(templates["fail"], user, status=JobStatus.ERRORED, error_reason="RuntimeError: boom")
@@ -204,10 +205,10 @@ class TestRobustness:
     def test_a_broker_failure_marks_the_delivery_failed(
         self, templates, user, monkeypatch, django_capture_on_commit_callbacks
     ):
-        def down(name, kwargs):
+        def down(name, kwargs, **options):
             raise ConnectionError("broker down")
 
-        monkeypatch.setattr(dispatch.celery_app, "send_task", down)
+        monkeypatch.setattr(queueing.celery_app, "send_task", down)
         job = make_job(templates["noop"], user, status=JobStatus.RUNNING)
         with django_capture_on_commit_callbacks(execute=True):
             notify(job, "on_start")
@@ -229,10 +230,12 @@ class TestRobustness:
             status=JobStatus.RUNNING,
             notification_override={"actions": {"on_start": [{"message": str(i)} for i in range(20)] + [{}]}},
         )
-        job.refresh_from_db()
+        job.refresh_from_db()  # its own fields only: the template is not loaded
         with CaptureQueriesContext(connection) as queries:
             notify(job, "on_acquire", "on_start")
-        inserts = [q for q in queries.captured_queries if q["sql"].startswith("INSERT")]
-        assert len(inserts) == 1 and NotificationDelivery.objects.filter(job=job).count() == 21
-        # the template (is_meta, name) is the only read
-        assert len(queries.captured_queries) <= 3
+        # Once per template and process, its kind and label are read; then only the INSERT.
+        assert [q["sql"].split()[0] for q in queries.captured_queries] == ["SELECT", "INSERT"]
+        assert NotificationDelivery.objects.filter(job=job).count() == 21
+        with CaptureQueriesContext(connection) as queries:
+            notify(job, "on_finish", "on_start")
+        assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]

@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Model
 
 from config.errors import Conflict
 from jobtemplates.models import Job, JobTemplate, TemplateScope
 from jobtemplates.services.jobs.enqueueing import job_route, job_send_after_commit, job_sent_on_insert
+from jobtemplates.services.jobs.inserting import Dependents, insert_with_dependents
 from jobtemplates.services.jobs.metajobs import meta_job_start
-from jobtemplates.services.jobs.references import job_references_record
+from jobtemplates.services.jobs.references import job_references_record, job_references_rows
 from jobtemplates.services.jobs.requests import JobRequest, check_job_request
 from jobtemplates.services.runnability import runnability
 from runners.capabilities import Fleet
@@ -75,13 +77,17 @@ def job_create(*, template: JobTemplate, body: Any, creator, dry_run: bool = Fal
     return job_create_with_children(template=template, body=body, creator=creator, dry_run=dry_run).job
 
 
-def job_create_with_children(*, template: JobTemplate, body: Any, creator, dry_run: bool = False) -> JobCreation:
+def job_create_with_children(
+    *, template: JobTemplate, body: Any, creator, dry_run: bool = False, with_row: Model | None = None
+) -> JobCreation:
     """``job_create``, also saying which children (of a meta-job) it created, so the answer needs no re-read.
 
-    Checking reads the template's parameters and the rows the body names (one query per table); the
-    verdict reads the fleet snapshot (``FLEET_SNAPSHOT_SECONDS``: a verdict is advice, a job that nothing
-    runs yet waits). Then one transaction inserts the job (already marked sent when Celery runs it),
-    its references and a meta-job's ready children; the task is sent after commit.
+    Checking reads the rows the body names (one query per table; the template's parameters are kept per
+    process: kept_templates); the verdict reads the fleet snapshot (``FLEET_SNAPSHOT_SECONDS``: a verdict
+    is advice, a job that nothing runs yet waits). Then the job (already marked sent when Celery runs
+    it) and its references are inserted in one statement (PostgreSQL; a transaction elsewhere), a
+    meta-job with its ready children in one transaction; the task is sent after commit. ``with_row``:
+    an unsaved row with a ``job`` to point at the new job, written with it (an idempotency key).
     """
     if template.deletion_time is not None:
         raise TemplateDeleted(f"{template} is deleted; reinstate it or use another version.")
@@ -98,12 +104,20 @@ def job_create_with_children(*, template: JobTemplate, body: Any, creator, dry_r
     if dry_run:
         return JobCreation(job=job, children=[])
     children: list[Job] = []
-    with transaction.atomic():
-        sent = not template.is_meta and job_sent_on_insert(job=job)
-        job.save()
-        job_references_record(job=job, named_rows=request.named_rows)
-        if template.is_meta:
+    if template.is_meta:
+        with transaction.atomic():
+            job.save()
+            job_references_record(job=job, named_rows=request.named_rows)
             children = meta_job_start(parent=job)
-        elif sent:
-            job_send_after_commit(job=job)
-    return JobCreation(job=job, children=sorted(child.pk for child in children))
+            if with_row is not None:
+                with_row.job = job
+                with_row.save(force_insert=True)
+        return JobCreation(job=job, children=sorted(child.pk for child in children))
+    sent = job_sent_on_insert(job=job)
+    dependents = [Dependents(job_references_rows(job=job, named_rows=request.named_rows), "job", ignore_conflicts=True)]
+    if with_row is not None:
+        dependents.append(Dependents([with_row], "job"))
+    insert_with_dependents(job, dependents)
+    if sent:
+        job_send_after_commit(job=job)
+    return JobCreation(job=job, children=[])

@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from config.errors import Conflict, MalformedRequest, Problem
@@ -73,13 +74,13 @@ def _expiry_cutoff():
 
 
 def idempotent_job(*, user, key: str, fingerprint: str) -> Job | None:
-    """The job an unexpired ``key`` of ``user`` made, or None; the key with another request is a 409."""
-    record = (
-        IdempotencyKey.objects.filter(user=user, key=key, creation_time__gte=_expiry_cutoff())
-        .select_related("job")
-        .first()
-    )
+    """The job an unexpired ``key`` of ``user`` made, or None; the key with another request is a 409.
+    An expired record of the key (not pruned yet) is deleted here, making way for this request."""
+    record = IdempotencyKey.objects.filter(user=user, key=key).select_related("job").first()
     if record is None:
+        return None
+    if record.creation_time < _expiry_cutoff():
+        IdempotencyKey.objects.filter(pk=record.pk, creation_time__lt=_expiry_cutoff()).delete()
         return None
     if record.fingerprint != fingerprint:
         raise IdempotencyKeyReused(
@@ -98,18 +99,17 @@ def idempotent_job(*, user, key: str, fingerprint: str) -> Job | None:
 
 
 def job_create_idempotent(*, template: JobTemplate, body: Any, creator, key: str) -> IdempotentCreation:
-    """create-job under an idempotency key: the job the key made, or a new job recorded with the key in
-    the same transaction."""
+    """create-job under an idempotency key: the job the key made, or a new job written with its key (in
+    the job's own statement or transaction: creation.job_create_with_children)."""
     fingerprint = request_fingerprint(template=template, body=body)
     earlier = idempotent_job(user=creator, key=key, fingerprint=fingerprint)
     if earlier is not None:
         return IdempotentCreation(job=earlier, replayed=True)
+    record = IdempotencyKey(user=creator, key=key, fingerprint=fingerprint)
     try:
-        with transaction.atomic():
-            # An expired record of the key (not pruned yet) makes way for this request.
-            IdempotencyKey.objects.filter(user=creator, key=key, creation_time__lt=_expiry_cutoff()).delete()
-            creation = job_create_with_children(template=template, body=body, creator=creator)
-            IdempotencyKey.objects.create(user=creator, key=key, fingerprint=fingerprint, job=creation.job)
+        # Inside a caller's transaction, a savepoint keeps it usable when the key's insert conflicts.
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            creation = job_create_with_children(template=template, body=body, creator=creator, with_row=record)
     except IntegrityError:
         # A request with the same key committed first (its insert made ours wait): answer its job.
         earlier = idempotent_job(user=creator, key=key, fingerprint=fingerprint)

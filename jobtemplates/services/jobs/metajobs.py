@@ -12,13 +12,15 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
-from django.db.models import Avg, Count
+from django.db.models import Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from jobtemplates.graph import SEPARATOR, edge_passes_value
-from jobtemplates.models import FINAL_STATUSES, Job, JobOutput, JobStatus, MetaNode
+from jobtemplates.models import FINAL_STATUSES, Job, JobOutput, JobStatus, JobTemplate
 from jobtemplates.services.jobs.cancellation import job_cancel_tree
-from jobtemplates.services.jobs.enqueueing import job_enqueue, job_route
+from jobtemplates.services.jobs.enqueueing import job_route, job_send_after_commit, job_sent_on_insert
+from jobtemplates.services.jobs.kept_templates import MetaNodeShape, meta_graph
 from jobtemplates.services.jobs.outputs import decode_json_output, job_outputs_surface
 from jobtemplates.services.jobs.transitions import IllegalTransition, job_transition
 
@@ -39,28 +41,38 @@ def meta_job_start(*, parent: Job) -> list[Job]:
 
 
 def _create_ready_children(parent: Job, children: dict[str, Job]) -> list[Job]:
-    template = parent.template
-    # Each node's template is read only when its child is created (node.child): advancing a parent
-    # happens after every child, and most nodes exist already.
-    nodes = list(MetaNode.objects.filter(template=template).only("name", "position", "child_id").order_by("position"))
-    edges = list(template.dependencies.order_by("position"))
+    """Create the children whose upstream all finished. The graph is kept per process (a template
+    version never changes); the upstream outputs they are wired to are read in one query, and every
+    child is checked and built before anything is written, so a missing output (``LookupError``)
+    leaves nothing to roll back. Each child is inserted already marked sent (no UPDATE after it)."""
+    graph = meta_graph(parent.template)
+    ready = [
+        node
+        for node in graph.nodes
+        if node.name not in children
+        and all(name in children and children[name].status == JobStatus.FINISHED for name in node.upstream)
+    ]
+    if not ready:
+        return []
+    outputs = _upstream_outputs([(children[e.from_node].pk, e.from_output) for node in ready for e in node.feeding])
+    built = [_build_child(parent, node, children, outputs) for node in ready]
     created = []
-    for node in nodes:
-        if node.name in children:
-            continue
-        upstream = {edge.from_node for edge in edges if edge.to_node == node.name}
-        if not all(name in children and children[name].status == JobStatus.FINISHED for name in upstream):
-            continue
-        child = _create_child(parent, node, [e for e in edges if e.to_node == node.name], children)
+    for node, child in zip(ready, built, strict=True):
+        sent = job_sent_on_insert(job=child)
+        child.save(force_insert=True)
+        if node.child.is_meta:
+            _create_ready_children(child, children={})
+        elif sent:
+            job_send_after_commit(job=child)
         children[node.name] = child
         created.append(child)
     return created
 
 
-def _create_child(parent: Job, node: MetaNode, feeding: list, children: dict[str, Job]) -> Job:
+def _build_child(parent: Job, node: MetaNodeShape, children: dict[str, Job], outputs: dict) -> Job:
     child_template = node.child
     input_values = {}
-    fed = {edge.to_input: edge for edge in feeding}
+    fed = {edge.to_input: edge for edge in node.feeding}
     given_inputs = _strip(parent.input_values, node.name)
     for name, allowed in child_template.inputs.items():
         edge = fed.get(name)
@@ -69,20 +81,22 @@ def _create_child(parent: Job, node: MetaNode, feeding: list, children: dict[str
                 input_values[name] = given_inputs[name]
             continue
         upstream = children[edge.from_node]
-        output = _upstream_output(upstream, edge.from_output)
+        output = outputs.get((upstream.pk, edge.from_output))
+        if output is None:
+            raise LookupError(f"finished job {upstream.pk} has no output {edge.from_output!r}")
         if edge_passes_value(output.type, allowed):
             input_values[name] = {"value": decode_json_output(output), "type": output.type}
         else:
             input_values[name] = {"value": output.pk, "type": f"JobOutput<{output.type}>"}
     overrides = parent.child_notification_overrides or {}
     runner, queue = job_route(child_template)
-    child = Job.objects.create(
+    return Job(
         template=child_template,
         runner=runner,
         queue=queue,
         parent=parent,
         child_name=node.name,
-        creator=parent.creator,
+        creator_id=parent.creator_id,
         project_id=parent.project_id,
         description=parent.description,
         input_values=input_values,
@@ -91,18 +105,19 @@ def _create_child(parent: Job, node: MetaNode, feeding: list, children: dict[str
         notification_override=overrides.get(node.name),
         child_notification_overrides=_strip(overrides, node.name) or None,
     )
-    if child_template.is_meta:
-        _create_ready_children(child, children={})
-    else:
-        job_enqueue(job=child)
-    return child
 
 
-def _upstream_output(upstream: Job, name: str) -> JobOutput:
-    output = upstream.outputs.filter(name=name, deletion_time__isnull=True).order_by("-pk").first()
-    if output is None:
-        raise LookupError(f"finished job {upstream.pk} has no output {name!r}")
-    return output
+def _upstream_outputs(wanted: list[tuple[int, str]]) -> dict[tuple[int, str], JobOutput]:
+    """(job pk, output name) → that finished job's latest live output of the name: one query for all."""
+    if not wanted:
+        return {}
+    rows = JobOutput.objects.filter(
+        job_id__in={job_id for job_id, _ in wanted},
+        name__in={name for _, name in wanted},
+        deletion_time__isnull=True,
+    ).order_by("pk")
+    latest = {(output.job_id, output.name): output for output in rows}  # the highest pk wins
+    return {key: latest[key] for key in wanted if key in latest}
 
 
 def meta_job_child_started(*, parent_id: int) -> None:
@@ -122,18 +137,31 @@ def meta_job_child_started(*, parent_id: int) -> None:
         parent = Job.objects.filter(pk=parent.parent_id).only("status", "parent_id").first()
 
 
-def meta_job_progress(*, parent_id: int, template_id: int | None = None) -> int:
+def meta_job_progress(*, parent_id: int) -> int:
     """Set a meta-job's progress to the mean of its children's over all its nodes (a node without a job
     yet counts 0), and so on up its ancestors; returns the parent's number of nodes."""
-    if template_id is None:
-        template_id = Job.objects.filter(pk=parent_id).values_list("template_id", flat=True).first()
-    nodes = MetaNode.objects.filter(template_id=template_id).count()
-    totals = Job.objects.filter(parent_id=parent_id).aggregate(total=Avg("progress"), count=Count("pk"))
-    done = (totals["total"] or 0.0) * totals["count"]
-    Job.objects.filter(pk=parent_id).exclude(status__in=FINAL_STATUSES).update(
-        progress=min(1.0, done / nodes) if nodes else 1.0
+    row = (
+        Job.objects.filter(pk=parent_id)
+        .select_related("template")
+        .only("parent_id", "template_id", "template__creation_time")
+        .first()
     )
-    grandparent_id = Job.objects.filter(pk=parent_id).values_list("parent_id", flat=True).first()
+    if row is None:
+        return 0
+    return _progress(parent_id=parent_id, template=row.template, grandparent_id=row.parent_id)
+
+
+def _progress(*, parent_id: int, template: JobTemplate, grandparent_id: int | None) -> int:
+    """``meta_job_progress`` knowing the parent's template and parent: the number of nodes comes from
+    the kept graph and the mean is computed in the UPDATE itself (one statement per ancestor)."""
+    nodes = len(meta_graph(template).nodes)
+    if nodes:
+        done = Job.objects.filter(parent_id=parent_id).order_by().values("parent_id").annotate(total=Sum("progress"))
+        mean = Coalesce(Subquery(done.values("total")), Value(0.0)) / Value(float(nodes))
+        progress = Least(mean, Value(1.0))
+    else:
+        progress = Value(1.0)
+    Job.objects.filter(pk=parent_id).exclude(status__in=FINAL_STATUSES).update(progress=progress)
     if grandparent_id is not None:
         meta_job_progress(parent_id=grandparent_id)
     return nodes
@@ -143,7 +171,8 @@ def meta_job_advance(*, parent_id: int) -> None:
     """Bring a meta-job up to date with its children: stop on an error or cancel, create the children
     whose upstream finished, surface finished children's outputs, update progress, finish when done."""
     with transaction.atomic():
-        parent = Job.objects.select_for_update().filter(pk=parent_id).select_related("template").first()
+        # Only the parent's row is locked (not its template's: jobs of one template advance independently).
+        parent = Job.objects.select_for_update(of=("self",)).filter(pk=parent_id).select_related("template").first()
         if parent is None or parent.status in FINAL_STATUSES:
             return
         children = {child.child_name: child for child in parent.children.only(*CHILD_FIELDS)}
@@ -174,8 +203,8 @@ def meta_job_advance(*, parent_id: int) -> None:
                 )
             return
         try:
-            with transaction.atomic():
-                _create_ready_children(parent, children)
+            # Everything is checked before anything is written: a LookupError leaves nothing behind.
+            _create_ready_children(parent, children)
         except LookupError as error:
             # A finished child's output is gone (deleted by an admin): the graph cannot go on.
             for child in children.values():
@@ -188,7 +217,7 @@ def meta_job_advance(*, parent_id: int) -> None:
                 fields={"end_time": timezone.now(), "error_reason": f"cannot wire the next child: {error}"},
             )
             return
-        nodes = meta_job_progress(parent_id=parent.pk, template_id=parent.template_id)
+        nodes = _progress(parent_id=parent.pk, template=parent.template, grandparent_id=parent.parent_id)
         if len(children) == nodes and all(c.status == JobStatus.FINISHED for c in children.values()):
             if parent.status == JobStatus.CREATED:
                 job_transition(

@@ -78,6 +78,43 @@ def job_output_write(*, job: Job, name: str, output_type: str, data: Any) -> Job
     return output
 
 
+def job_output_prepare(*, job_id: int, name: str, output_type: str, data: Any) -> JobOutput:
+    """An output's file stored now, its row not yet saved (:func:`job_outputs_insert` saves the rows of a
+    run together, with the run's end). Discard one that is not saved with :func:`job_outputs_discard`."""
+    parsed = parse_type(output_type)
+    content = encode_output(parsed, data)
+    output = JobOutput(job_id=job_id, name=name, type=str(parsed))
+    try:
+        stored = content if isinstance(content, File) else ContentFile(content)
+        output.file.save(f"{name.replace(':', '_')}", stored, save=False)
+        output.size = output.file.size
+    finally:
+        if isinstance(content, File):
+            content.close()
+    return output
+
+
+def job_outputs_insert(*, job_id: int, outputs: list[JobOutput], replace: bool = False) -> None:
+    """Save prepared outputs of a job in one statement (inside the caller's transaction). ``replace``:
+    rows of the same names and types may exist (an earlier attempt's): they and their files go first."""
+    if not outputs:
+        return
+    if replace:
+        names = {(output.name, output.type) for output in outputs}
+        for existing in JobOutput.objects.filter(job_id=job_id, name__in={name for name, _ in names}):
+            if (existing.name, existing.type) in names:
+                existing.file.delete(save=False)
+                existing.delete()
+    JobOutput.objects.bulk_create(outputs)
+
+
+def job_outputs_discard(outputs: Iterable[JobOutput]) -> None:
+    """Remove the stored files of prepared outputs that will not be saved."""
+    for output in outputs:
+        if output.pk is None and output.file:
+            output.file.delete(save=False)
+
+
 def job_output_store(*, job: Job, name: str, output_type: Type, content: File) -> JobOutput:
     """Store an output's bytes as a node sent them, already in the stored form of ``output_type`` (a
     JSON type's value as UTF-8 JSON, checked against the type; a Compressed one zipped)."""

@@ -18,6 +18,17 @@ def job_references_record(*, job: Job, named_rows: dict[str, list[models.Model]]
     ``input_values.<name>`` / ``parameter_values.<name>``); only the rest (template defaults naming
     rows) are looked up here, all at once.
     """
+    references = job_references_rows(job=job, named_rows=named_rows)
+    for reference in references:
+        reference.job = job
+    if references:
+        JobReference.objects.bulk_create(references, ignore_conflicts=True)
+    return len(references)
+
+
+def job_references_rows(*, job: Job, named_rows: dict[str, list[models.Model]] | None = None) -> list[JobReference]:
+    """The references ``job_references_record`` writes, unsaved and without their job (so they can be
+    inserted with a job not inserted yet); each (row, path) once."""
     named_rows = named_rows or {}
     found: list[tuple[str, list[models.Model]]] = []
     unchecked: list[tuple[str, Any, Any]] = []
@@ -32,19 +43,14 @@ def job_references_record(*, job: Job, named_rows: dict[str, list[models.Model]]
             except TypeParseError:
                 continue  # stored by an older version in a spelling that no longer parses: nothing to protect
             unchecked.append((path, declared, given["value"]))
-    checked = values_check([(declared, value, path) for path, declared, value in unchecked], user=None)
-    for (path, _, _), outcome in zip(unchecked, checked, strict=True):
-        # A template default naming a row that does not exist (yet) has problems: nothing to protect.
-        if not outcome.problems:
-            found.append((path, outcome.rows))
-    references = [
-        JobReference(job=job, model_label=row._meta.label, row_pk=row.pk, path=path)
-        for path, rows in found
-        for row in rows
-    ]
-    if references:
-        JobReference.objects.bulk_create(references, ignore_conflicts=True)
-    return len(references)
+    if unchecked:
+        checked = values_check([(declared, value, path) for path, declared, value in unchecked], user=None)
+        for (path, _, _), outcome in zip(unchecked, checked, strict=True):
+            # A template default naming a row that does not exist (yet) has problems: nothing to protect.
+            if not outcome.problems:
+                found.append((path, outcome.rows))
+    keys = dict.fromkeys((row._meta.label, row.pk, path) for path, rows in found for row in rows)
+    return [JobReference(model_label=label, row_pk=pk, path=path) for label, pk, path in keys]
 
 
 def jobs_referencing(*, row: models.Model, limit: int = 10) -> list[str]:

@@ -18,6 +18,7 @@ from contracts.resident import values_check
 from contracts.types import Type, TypeParseError, accepts, parse_type
 from jobtemplates.graph import SEPARATOR
 from jobtemplates.models import JobTemplate, TemplateScope
+from jobtemplates.services.jobs.kept_templates import meta_graph, template_parameters
 from notifications.kinds import parse_override
 from workspaces.models import Permission, Project, permission_at_least
 from workspaces.selectors import is_admin, project_permission
@@ -227,7 +228,7 @@ class _RequestChecker:
         if not isinstance(raw, dict):
             self.problem("parameter_values", "wrong_type", "parameter_values is an object: name → {value, type}")
             return {}, {}
-        declared = {p.name: p for p in self.template.parameter_list()}
+        declared = {p.name: p for p in template_parameters(self.template)}  # kept per process
         for name in sorted(set(raw) - set(declared)):
             self.problem(f"parameter_values.{name}", "unknown_parameter", f"{self.template} has no parameter {name!r}")
         given: dict[str, dict] = {}
@@ -280,7 +281,7 @@ class _RequestChecker:
 def descendant_paths(template: JobTemplate) -> set[str]:
     """``child`` and ``child:grandchild`` paths of a meta-template's nodes, all the way down."""
     paths: set[str] = set()
-    for node in template.nodes.select_related("child"):
+    for node in meta_graph(template).nodes:  # kept per process
         paths.add(node.name)
         if node.child.is_meta:
             paths |= {f"{node.name}{SEPARATOR}{inner}" for inner in descendant_paths(node.child)}
