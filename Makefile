@@ -27,6 +27,7 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_catalogue
 	$(BIN)/python manage.py import_templates templates/
+	$(BIN)/python manage.py keep_representations
 	$(BIN)/python manage.py seed_demo_data
 	$(BIN)/python manage.py ensure_admin
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0

@@ -258,3 +258,43 @@ def test_streaming_keeps_no_more_than_a_chunk_of_rows(many, client, settings):
     # What is left: the last chunks' rows and the meta-templates' children their verdicts read (held 31
     # of 25 templates when the links were not cut).
     assert alive < many / 2, f"{alive} templates still alive after streaming {many}"
+
+
+# --- made up front after an upgrade (manage.py keep_representations) -------------------------------
+
+
+def test_keep_representations_makes_the_missing_and_stale_rows_only(tensorflow, meta, train_predict):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    TemplateRepresentation.objects.filter(template=tensorflow).update(fingerprint="an older release")
+    TemplateRepresentation.objects.filter(template=meta).delete()
+    current = set(TemplateRepresentation.objects.filter(fingerprint=fingerprint()).values_list("pk", flat=True))
+    assert current and tensorflow.pk not in current and meta.pk not in current
+
+    out = StringIO()
+    call_command("keep_representations", "--batch", "1", stdout=out)
+    assert "2 made" in out.getvalue()
+    rows = TemplateRepresentation.objects.all()
+    assert {row.template_id for row in rows} == set(JobTemplate.objects.values_list("pk", flat=True))
+    assert all(row.fingerprint == fingerprint() for row in rows)
+    assert bytes(TemplateRepresentation.objects.get(template=meta).detail) == bytes(
+        representation_detail(meta)
+    )
+
+    out = StringIO()
+    call_command("keep_representations", stdout=out)
+    assert "0 made" in out.getvalue()
+    call_command("keep_representations", "--all", stdout=out)
+    assert f"{JobTemplate.objects.count()} made" in out.getvalue()
+    with pytest.raises(CommandError, match="--batch"):
+        call_command("keep_representations", "--batch", "0")
+
+
+def representation_detail(template: JobTemplate) -> bytes:
+    """The detail a fresh kept row of ``template`` has (its nonce-free parts: the separators are fixed)."""
+    from jobtemplates.services.templates.representing import representation_of
+
+    full = JobTemplate.objects.select_related("domain", "licence", "project").with_content().get(pk=template.pk)
+    return bytes(representation_of(full).detail)

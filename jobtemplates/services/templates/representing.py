@@ -18,7 +18,7 @@ import functools
 import hashlib
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +185,21 @@ def representations_keep(*, pks: list[int]) -> list[TemplateRepresentation]:
         rows, update_conflicts=True, unique_fields=["template"], update_fields=["fingerprint", *KEPT_PARTS]
     )
     return rows
+
+
+def representations_refresh(*, everything: bool = False, batch: int = 500) -> Iterator[int]:
+    """Make again the kept rows that are missing or were made by other code or settings (another
+    fingerprint), ``batch`` templates at a time; with ``everything``, every template's. Yields how many
+    each batch made, so a command can report progress. A deployment runs it after ``migrate``
+    (``manage.py keep_representations``), so that the first list after an upgrade does not make them all."""
+    current = fingerprint()
+    templates = JobTemplate.objects.order_by("pk")
+    if not everything:
+        kept_current = TemplateRepresentation.objects.filter(fingerprint=current).values("template_id")
+        templates = templates.exclude(pk__in=kept_current)
+    pks = list(templates.values_list("pk", flat=True))
+    for start in range(0, len(pks), batch):
+        yield len(representations_keep(pks=pks[start : start + batch]))
 
 
 def representations_drop(*, templates) -> int:
