@@ -96,7 +96,7 @@ def measure(create: Callable, *, count: int = 20, label: str) -> tuple[float, st
             create_sql.update(statement_kind(q["sql"]) for q in created.captured_queries)
             run_sql.update(statement_kind(q["sql"]) for q in ran.captured_queries)
     statements = sum(run_sql.values()) / count
-    print(f"  in this process, no broker, {label} (median of {count}):")
+    print(f"  in this process, no broker, the connection kept as a worker keeps it, {label} (median of {count}):")
     print(
         f"    create-job {ms(median(create_times))}, {sum(create_sql.values()) / count:.1f} SQL statements: "
         f"{describe_sql(create_sql, count)}"
@@ -110,6 +110,14 @@ def in_process(create: Callable, *, count: int = 20) -> dict[str, tuple[float, s
     (NOTIFICATION_DEFAULTS empty), then where its time goes (cProfile, with the defaults)."""
     from django.test.utils import override_settings
 
+    from django.db import connections
+
+    from executors.worker_signals import keep_connections
+
+    # As a worker keeps its connection from job to job (WORKER_DB_CONN_MAX_AGE), so does this process:
+    # run_job's close_old_connections would otherwise connect anew for every job.
+    connections.close_all()
+    keep_connections()
     figures = {"default": measure(create, count=count, label="default notifications")}
     with override_settings(NOTIFICATION_DEFAULTS=NO_DEFAULTS):
         figures["none"] = measure(create, count=count, label="no default notifications")
