@@ -108,9 +108,8 @@ def measure(create: Callable, *, count: int = 20, label: str) -> tuple[float, st
 def in_process(create: Callable, *, count: int = 20) -> dict[str, tuple[float, str]]:
     """Statements of ``run_job`` per no-op job with the server's default notifications and without
     (NOTIFICATION_DEFAULTS empty), then where its time goes (cProfile, with the defaults)."""
-    from django.test.utils import override_settings
-
     from django.db import connections
+    from django.test.utils import override_settings
 
     from executors.worker_signals import keep_connections
 
