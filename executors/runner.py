@@ -32,6 +32,7 @@ from django.contrib.auth import get_user_model
 from django.db import close_old_connections
 from django.utils import timezone
 
+from config.compiled import OneRowRead
 from config.errors import ApplicationError
 from contracts.models import Hardware
 from contracts.types import is_subtype, parse_type
@@ -116,14 +117,18 @@ TEMPLATE_FIELDS = (
 )
 
 
+# Where the job's pk goes in the facts read (compiled once per process: it runs for every job).
+_JOB_SENTINEL = -4_611_686_018_427_387_903
+_FACTS = OneRowRead(
+    lambda: Job.objects.filter(pk=_JOB_SENTINEL).values_list(
+        "runner", "template_id", "creator_id", "creator__email", *(f"template__{f}" for f in TEMPLATE_FIELDS)
+    ),
+    sentinels=(_JOB_SENTINEL,),
+)
+
+
 def _run_facts(job_id: int) -> RunFacts | None:
-    row = (
-        Job.objects.filter(pk=job_id)
-        .values_list(
-            "runner", "template_id", "creator_id", "creator__email", *(f"template__{f}" for f in TEMPLATE_FIELDS)
-        )
-        .first()
-    )
+    row = _FACTS.fetch(values={_JOB_SENTINEL: job_id}, using=Job.objects.db)
     if row is None:
         return None
     runner, template_id, creator_id, email, *values = row
