@@ -66,10 +66,9 @@ class RelaunchForm(forms.Form):
         return changes
 
     def add_problems(self, error: ApplicationError) -> None:
-        """Put each located problem of a refused relaunch on its field (by the path's first key), the rest
-        (and the summary, when nothing is located) above the form."""
-        if not error.problems:
-            self.add_error(None, error.detail)
+        """Put the refusal's summary above the form and each of its problems on the field its path starts
+        with (the others above the form too)."""
+        self.add_error(None, error.detail)
         for problem in error.problems:
             head = problem.path.split(".", 1)[0].split("[", 1)[0]
             field = head if head in self.fields else None

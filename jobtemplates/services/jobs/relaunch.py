@@ -46,7 +46,8 @@ def job_relaunch(*, job: Job, creator, changes: Mapping[str, Any] | None = None)
     body key: http-api.md §3.4) replacing the job's; ``creator`` runs it. A child of a meta-job is a 409 (relaunch its
     meta-job); a template ``creator`` may not see is a 403, a soft-deleted one a 409 (as for create-job);
     an unknown key of ``changes`` or an invalid value is a 400/422 with every problem located, and no job
-    is created."""
+    is created. The caller has checked that ``creator`` may see ``job`` (the API's visible jobs, the
+    admin's view permission)."""
     if job.parent_id is not None:
         raise NotRelaunchable(
             f"Job {job.pk} is the {job.child_name!r} child of meta-job {job.parent_id}: relaunch the meta-job.",
