@@ -31,10 +31,10 @@ def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-@pytest.fixture
-def templates(catalogue, admin_user) -> dict[str, JobTemplate]:
-    train = builtin("sleep_train", admin_user)
-    predict = builtin("sleep_predict", admin_user)
+def console_templates(creator) -> dict[str, JobTemplate]:
+    """noop, sleep_train, sleep_predict and the train_predict meta-template (train → predict)."""
+    train = builtin("sleep_train", creator)
+    predict = builtin("sleep_predict", creator)
     meta = template_import(
         data={
             "name": "train_predict",
@@ -47,9 +47,14 @@ def templates(catalogue, admin_user) -> dict[str, JobTemplate]:
                 ],
             },
         },
-        creator=admin_user,
+        creator=creator,
     ).template
-    return {"noop": builtin("noop", admin_user), "train": train, "predict": predict, "meta": meta}
+    return {"noop": builtin("noop", creator), "train": train, "predict": predict, "meta": meta}
+
+
+@pytest.fixture
+def templates(catalogue, admin_user) -> dict[str, JobTemplate]:
+    return console_templates(admin_user)
 
 
 def staff(username: str):
