@@ -1,15 +1,8 @@
 /* A job's admin page, while the job runs: poll its live state (…/<pk>/live/, staff only) and refresh its
-   status, progress bar, log tail and (a meta-job) its graph's node colours and links; stop once the job
+   status, progress bars, log tail and (a meta-job) its graph's node colours and links; stop once the job
    is final. The page names what to poll in a [data-job-live] element (absent for a final job). */
 (function () {
   "use strict";
-  const marker = document.querySelector("[data-job-live]");
-  if (!marker) {
-    return;
-  }
-  const url = marker.dataset.jobLive;
-  const interval = Number(marker.dataset.interval) || 2000;
-  const colours = JSON.parse(marker.dataset.colours || "{}");
   const SVG = "http://www.w3.org/2000/svg";
 
   function percent(progress) {
@@ -35,7 +28,7 @@
     });
   }
 
-  function showChild(child) {
+  function showChild(child, colours) {
     const node = document.querySelector('.job-graph g[data-node="' + CSS.escape(child.name || "") + '"]');
     if (!node) {
       return;
@@ -53,21 +46,19 @@
     }
   }
 
-  function show(state) {
+  function show(state, colours) {
     setText('[data-live="status"]', state.status);
     showProgress(state.pk, state.progress);
     state.children.forEach(function (child) {
       showProgress(child.pk, child.progress);
-      showChild(child);
+      showChild(child, colours);
     });
-    if (state.log) {
-      const log = document.querySelector('[data-live="log"]');
-      if (log) {
-        const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
-        log.textContent = state.log.text;
-        if (atEnd) {
-          log.scrollTop = log.scrollHeight;
-        }
+    const log = document.querySelector('[data-live="log"]');
+    if (state.log && log) {
+      const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+      log.textContent = state.log.text;
+      if (atEnd) {
+        log.scrollTop = log.scrollHeight;
       }
     }
     if (state.final) {
@@ -75,24 +66,41 @@
     }
   }
 
-  function poll() {
-    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) {
-        if (!response.ok) {
-          throw new Error(response.status + " " + response.statusText);
-        }
-        return response.json();
-      })
-      .then(function (state) {
-        show(state);
-        if (!state.final) {
-          window.setTimeout(poll, interval);
-        }
-      })
-      .catch(function () {
-        window.setTimeout(poll, interval * 5); // the server is away for a moment: ask again, less often
-      });
+  function start() {
+    const marker = document.querySelector("[data-job-live]");
+    if (!marker) {
+      return;
+    }
+    const url = marker.dataset.jobLive;
+    const interval = Number(marker.dataset.interval) || 2000;
+    const colours = JSON.parse(marker.dataset.colours || "{}");
+
+    function poll() {
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) {
+          if (!response.ok) {
+            throw new Error(response.status + " " + response.statusText);
+          }
+          return response.json();
+        })
+        .then(function (state) {
+          show(state, colours);
+          if (!state.final) {
+            window.setTimeout(poll, interval);
+          }
+        })
+        .catch(function () {
+          window.setTimeout(poll, interval * 5); // the server is away for a moment: ask again, less often
+        });
+    }
+
+    window.setTimeout(poll, interval);
   }
 
-  window.setTimeout(poll, interval);
+  // The admin puts a page's scripts in its <head>: start once the page is there.
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
 })();
