@@ -170,7 +170,5 @@ class JobConsoleViews:
         return TemplateResponse(request, "admin/jobtemplates/job/relaunch.html", context)
 
     def live_view(self, request: HttpRequest, pk: int) -> JsonResponse:
-        job = self.visible_job(request, pk)
-        response = JsonResponse(live_state(job))
-        response["Cache-Control"] = "no-store"
-        return response
+        """The job's live state as JSON (admin_view marks it never cached)."""
+        return JsonResponse(live_state(self.visible_job(request, pk)))
