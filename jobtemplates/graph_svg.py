@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 NODE_WIDTH, NODE_HEIGHT = 220, 64
 LAYER_GAP, ROW_GAP, MARGIN = 120, 40, 24
@@ -18,6 +18,20 @@ class Box:
     name: str
     subtitle: str
     note: str = ""
+
+
+@dataclass(frozen=True)
+class NodeDecoration:
+    """How one node is drawn beyond its text (a meta-job's page: its child's status and a link to it);
+    a layer over the layout, which does not depend on it."""
+
+    fill: str = "#eef4fb"
+    stroke: str = "#3c6e9f"
+    href: str = ""
+    status: str = ""
+
+
+PLAIN = NodeDecoration()
 
 
 @dataclass(frozen=True)
@@ -41,7 +55,15 @@ def layers(names: Sequence[str], arrows: Sequence[Arrow]) -> dict[str, int]:
     return layer
 
 
-def graph_svg(boxes: Sequence[Box], arrows: Sequence[Arrow], *, title: str = "") -> str:
+def graph_svg(
+    boxes: Sequence[Box],
+    arrows: Sequence[Arrow],
+    *,
+    title: str = "",
+    decorations: Mapping[str, NodeDecoration] | None = None,
+) -> str:
+    """The picture; ``decorations`` (node name → colours, link, status) restyles nodes, each drawn as
+    ``<g data-node="name" data-status="…">`` so that a page script can restyle it later."""
     longest = max((len(_clip(text)) for box in boxes for text in (box.name, box.subtitle, box.note)), default=0)
     node_width = max(NODE_WIDTH, CHAR_WIDTH * longest + 20)
     layer_of = layers([box.name for box in boxes], arrows)
@@ -81,14 +103,18 @@ def graph_svg(boxes: Sequence[Box], arrows: Sequence[Arrow], *, title: str = "")
         )
     for box in boxes:
         x, y = position[box.name]
-        parts.append(
-            f"<g><title>{escape(box.name)}: {escape(box.subtitle)}</title>"
-            f'<rect x="{x}" y="{y}" width="{node_width}" height="{NODE_HEIGHT}" rx="8" fill="#eef4fb" '
-            f'stroke="#3c6e9f"/>'
+        look = (decorations or {}).get(box.name, PLAIN)
+        status = f" ({look.status})" if look.status else ""
+        node = (
+            f"<g data-node={quoteattr(box.name)} data-status={quoteattr(look.status)}>"
+            f"<title>{escape(box.name)}: {escape(box.subtitle)}{escape(status)}</title>"
+            f'<rect x="{x}" y="{y}" width="{node_width}" height="{NODE_HEIGHT}" rx="8" fill={quoteattr(look.fill)} '
+            f"stroke={quoteattr(look.stroke)}/>"
             f'<text x="{x + 10}" y="{y + 20}" font-weight="bold">{escape(_clip(box.name))}</text>'
             f'<text x="{x + 10}" y="{y + 38}" fill="#333">{escape(_clip(box.subtitle))}</text>'
             f'<text x="{x + 10}" y="{y + 54}" fill="#777" font-size="10">{escape(_clip(box.note))}</text></g>'
         )
+        parts.append(f"<a href={quoteattr(look.href)}>{node}</a>" if look.href else node)
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -97,8 +123,9 @@ def _clip(text: str, limit: int = MAX_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def render_graph_svg(template) -> str:
-    """The picture of a stored meta-template (nodes and dependencies prefetched or queried)."""
+def render_graph_svg(template, *, decorations: Mapping[str, NodeDecoration] | None = None) -> str:
+    """The picture of a stored meta-template (nodes and dependencies prefetched or queried);
+    ``decorations`` as for :func:`graph_svg`."""
     boxes = [
         Box(
             name=node.name,
@@ -111,4 +138,4 @@ def render_graph_svg(template) -> str:
         Arrow(source=d.from_node, target=d.to_node, label=f"{d.from_output} → {d.to_input}")
         for d in template.dependency_list()
     ]
-    return graph_svg(boxes, arrows, title=f"{template.name} v{template.version}")
+    return graph_svg(boxes, arrows, title=f"{template.name} v{template.version}", decorations=decorations)

@@ -78,9 +78,23 @@ class Job(SoftDeleteModel):
     resolved_parameters = models.JSONField(default=dict, blank=True)
     notification_override = models.JSONField(null=True, blank=True)
     child_notification_overrides = models.JSONField(null=True, blank=True)
+    # The job this one was relaunched from (job_relaunch): same template, its values or edited ones.
+    relaunched_from = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="relaunches",
+        help_text="the job this one repeats (a relaunch)",
+    )
 
     class Meta:
         ordering = ["pk"]
+        # Beyond a job's creator (who may always cancel it): what the admin's job page lets an operator do.
+        permissions = [
+            ("cancel_any_job", "Can cancel any job (not only their own)"),
+            ("abort_job", "Can abort a job (back to created, outputs removed, queued again)"),
+        ]
         indexes = [
             models.Index(fields=["status", "heartbeat"], name="job_status_heartbeat"),
             models.Index(fields=["parent", "child_name"], name="job_parent_child"),

@@ -1,10 +1,11 @@
-"""Job services: create, transition, cancel, abort, outputs, meta-job orchestration, reaping."""
+"""Job services: create, relaunch, transition, cancel, abort, outputs, meta-job orchestration, reaping."""
 
 from jobtemplates.services.jobs.cancellation import job_abort, job_cancel, job_cancel_tree
 from jobtemplates.services.jobs.creation import TemplateDeleted, job_create
 from jobtemplates.services.jobs.enqueueing import job_enqueue
 from jobtemplates.services.jobs.metajobs import meta_job_advance
 from jobtemplates.services.jobs.outputs import job_output_delete, job_output_write
+from jobtemplates.services.jobs.relaunch import NotRelaunchable, job_relaunch
 from jobtemplates.services.jobs.transitions import (
     Claim,
     IllegalTransition,
@@ -18,6 +19,7 @@ from jobtemplates.services.jobs.transitions import (
 __all__ = [
     "Claim",
     "IllegalTransition",
+    "NotRelaunchable",
     "StaleClaim",
     "TemplateDeleted",
     "job_abort",
@@ -30,6 +32,7 @@ __all__ = [
     "job_output_delete",
     "job_output_write",
     "job_progress",
+    "job_relaunch",
     "job_transition",
     "meta_job_advance",
 ]

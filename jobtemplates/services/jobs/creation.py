@@ -40,7 +40,13 @@ def job_project_id(*, template: JobTemplate, request: JobRequest, parent: Job | 
 
 
 def job_build(
-    *, template: JobTemplate, request: JobRequest, creator, parent: Job | None = None, child_name: str | None = None
+    *,
+    template: JobTemplate,
+    request: JobRequest,
+    creator,
+    parent: Job | None = None,
+    child_name: str | None = None,
+    relaunched_from: Job | None = None,
 ) -> Job:
     """An unsaved job from a checked request, routed: its runner and (for Celery) its queue."""
     runner, queue = job_route(template)
@@ -58,6 +64,7 @@ def job_build(
         resolved_parameters=request.resolved_parameters,
         notification_override=request.notification_override,
         child_notification_overrides=request.child_notification_overrides,
+        relaunched_from=relaunched_from,
     )
 
 
@@ -78,7 +85,13 @@ def job_create(*, template: JobTemplate, body: Any, creator, dry_run: bool = Fal
 
 
 def job_create_with_children(
-    *, template: JobTemplate, body: Any, creator, dry_run: bool = False, with_row: Model | None = None
+    *,
+    template: JobTemplate,
+    body: Any,
+    creator,
+    dry_run: bool = False,
+    with_row: Model | None = None,
+    relaunched_from: Job | None = None,
 ) -> JobCreation:
     """``job_create``, also saying which children (of a meta-job) it created, so the answer needs no re-read.
 
@@ -87,7 +100,8 @@ def job_create_with_children(
     is advice, a job that nothing runs yet waits). Then the job (already marked sent when Celery runs
     it) and its references are inserted in one statement (PostgreSQL; a transaction elsewhere), a
     meta-job with its ready children in one transaction; the task is sent after commit. ``with_row``:
-    an unsaved row with a ``job`` to point at the new job, written with it (an idempotency key).
+    an unsaved row with a ``job`` to point at the new job, written with it (an idempotency key);
+    ``relaunched_from``: the job this one repeats (job_relaunch), recorded on the new row.
     """
     if template.deletion_time is not None:
         raise TemplateDeleted(f"{template} is deleted; reinstate it or use another version.")
@@ -100,7 +114,7 @@ def job_create_with_children(
                 "the job anyway; it waits until a worker or node that can run it is there.",
                 extra={"runner": verdict.runner, "runnable_by": verdict.runnable_by, "reason": verdict.reason},
             )
-    job = job_build(template=template, request=request, creator=creator)
+    job = job_build(template=template, request=request, creator=creator, relaunched_from=relaunched_from)
     if dry_run:
         return JobCreation(job=job, children=[])
     children: list[Job] = []

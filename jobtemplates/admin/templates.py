@@ -1,9 +1,8 @@
-"""Admin for curators: browse templates, see parameters and graphs, import/export, soft delete/reinstate;
-and browse jobs and their outputs.
+"""The templates' admin for curators: browse templates, see parameters and graphs, import/export, soft
+delete/reinstate.
 
 Templates are never edited in place (a new version is imported instead), so their pages are read-only;
-"Import a template" takes a JSON file or pasted JSON and shows every problem with its path. Jobs and job
-outputs are written by the job services and the workers only: their pages are read-only too.
+"Import a template" takes a JSON file or pasted JSON and shows every problem with its path.
 """
 
 from __future__ import annotations
@@ -19,13 +18,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from config.admin_base import ReadOnlyInline, ReadOnlyModelAdmin, SoftDeleteStateFilter, is_active
+from config.admin_base import ReadOnlyInline, SoftDeleteStateFilter, is_active
 from config.errors import ApplicationError
 from jobtemplates.graph_svg import render_graph_svg
 from jobtemplates.models import (
-    IdempotencyKey,
-    Job,
-    JobOutput,
     JobTemplate,
     MetaDependency,
     MetaNode,
@@ -40,7 +36,6 @@ from jobtemplates.services.templates import (
     template_reinstate,
     template_soft_delete,
 )
-from notifications.kinds import redact_secrets
 
 
 class ImportForm(forms.Form):
@@ -272,142 +267,3 @@ class WorkableTemplateAdmin(JobTemplateAdmin):
 class MetaTemplateAdmin(JobTemplateAdmin):
     list_display = ["name", "version", "contract_name", "domain", "scope", is_active]
     list_filter = ["contract_name", "domain", "scope", SoftDeleteStateFilter]
-
-
-# --- jobs and their outputs --------------------------------------------------------------------------
-
-
-class OutputDownloadColumn:
-    """A job output's "download": a link to its bytes (``/v1/job-outputs/{pk}/download``, which admins
-    may use)."""
-
-    @admin.display(description="download")
-    def download(self, output: JobOutput) -> str:
-        if output.pk is None or not output.file:
-            return "-"
-        return format_html('<a href="{}">download</a>', reverse("job-output-download", kwargs={"pk": output.pk}))
-
-
-class JobProgressColumn:
-    @admin.display(description="progress")
-    def progress_percent(self, job: Job) -> str:
-        return f"{job.progress:.0%}"
-
-
-class JobOutputInline(OutputDownloadColumn, ReadOnlyInline):
-    model = JobOutput
-    fk_name = "job"
-    fields = readonly_fields = ("name", "type", "size", "creation_time", "deletion_time", "download")
-
-
-class JobChildInline(JobProgressColumn, ReadOnlyInline):
-    """A meta-job's children, each linking to its own page."""
-
-    model = Job
-    fk_name = "parent"
-    fields = readonly_fields = ("child_name", "template", "status", "progress_percent", "start_time", "end_time")
-    show_change_link = True
-    verbose_name = "child job"
-    verbose_name_plural = "child jobs"
-
-
-@admin.register(Job)
-class JobAdmin(JobProgressColumn, ReadOnlyModelAdmin):
-    list_display = [
-        "pk",
-        "template",
-        "child_name",
-        "status",
-        "progress_percent",
-        "creator",
-        "creation_time",
-        "end_time",
-        is_active,
-    ]
-    list_filter = [
-        "status",
-        "runner",
-        ("template", admin.RelatedOnlyFieldListFilter),
-        ("creator", admin.RelatedOnlyFieldListFilter),
-        SoftDeleteStateFilter,
-    ]
-    list_select_related = ["template", "creator"]
-    search_fields = ["=id", "description", "template__name", "creator__username", "error_reason"]
-    fieldsets = [
-        (
-            None,
-            {
-                "fields": [
-                    "template",
-                    "parent",
-                    "child_name",
-                    "description",
-                    "creator",
-                    "creation_time",
-                    "deletion_time",
-                ]
-            },
-        ),
-        (
-            "Run",
-            {
-                "fields": [
-                    "status",
-                    "progress_percent",
-                    "progress_data",
-                    "error_reason",
-                    "is_cancelled",
-                    "start_time",
-                    "end_time",
-                    "runner",
-                    "queue",
-                    "worker",
-                    "node",
-                    "heartbeat",
-                    "attempts",
-                    "sends",
-                    "enqueued_time",
-                ]
-            },
-        ),
-        ("Values", {"fields": ["input_values", "parameter_values", "resolved_parameters"]}),
-        ("Notifications", {"fields": ["notification_overrides"]}),
-    ]
-    # Not fields of the model (the page shows every field read-only).
-    readonly_fields = ["progress_percent", "notification_overrides"]
-
-    @admin.display(description="notification override, child overrides")
-    def notification_overrides(self, job: Job) -> str:
-        """Both overrides as JSON, webhook signing secrets hidden."""
-        return json.dumps(
-            {
-                "notification_override": redact_secrets(job.notification_override),
-                "child_notification_overrides": redact_secrets(job.child_notification_overrides),
-            }
-        )
-
-    def get_inlines(self, request, obj):
-        if obj is not None and obj.template.is_meta:
-            return [JobOutputInline, JobChildInline]
-        return [JobOutputInline]
-
-
-@admin.register(JobOutput)
-class JobOutputAdmin(OutputDownloadColumn, ReadOnlyModelAdmin):
-    list_display = ["pk", "job", "name", "type", "size", "creation_time", is_active, "download"]
-    list_filter = [SoftDeleteStateFilter]
-    list_select_related = ["job"]
-    search_fields = ["=job__id", "name", "type"]
-    fields = ["job", "name", "type", "size", "source", "creation_time", "deletion_time", "download"]
-    readonly_fields = ["download"]  # not a field of the model (the page shows every field read-only)
-
-
-@admin.register(IdempotencyKey)
-class IdempotencyKeyAdmin(ReadOnlyModelAdmin):
-    """create-job's Idempotency-Keys (written with their jobs; pruned by the reaper after a day)."""
-
-    list_display = ["key", "user", "job", "creation_time"]
-    list_select_related = ["user", "job"]
-    search_fields = ["=key", "user__username", "=job__id"]
-    fields = ["key", "user", "job", "fingerprint", "creation_time"]
-    readonly_fields = fields
