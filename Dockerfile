@@ -38,6 +38,6 @@ USER 10001:10001
 EXPOSE 8000 8001
 # The HTTP API's /healthz (database and broker); docker-compose.yml gives each other service its own check.
 HEALTHCHECK --interval=15s --timeout=15s --start-period=30s --retries=3 \
-    CMD ["python", "-m", "config.probes", "http://127.0.0.1:8000/healthz"]
+    CMD ["python", "/app/config/probes.py", "http://127.0.0.1:8000/healthz"]
 # The HTTP API; websockets are daphne's: python -m config.server -b 0.0.0.0 -p 8001 config.asgi:application
 CMD ["python", "-m", "gunicorn", "-c", "python:config.gunicorn_conf", "-b", "0.0.0.0:8000", "config.wsgi:application"]
