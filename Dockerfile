@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # One image for web (gunicorn), ws (daphne), worker, notifier and beat (docker-compose.yml picks the command).
 #
 # Two stages, so that a change to the code rebuilds only the last layers: the builder makes wheels of the

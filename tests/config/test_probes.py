@@ -13,7 +13,8 @@ from config import probes
 from config.celery import app as celery_app
 
 REPO = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.django_db(transaction=True)
+# The live server answers from another thread: it sees the test database only outside a test transaction.
+on_a_live_server = pytest.mark.django_db(transaction=True)
 
 
 def test_the_host_sent_is_the_first_one_the_server_allows():
@@ -23,11 +24,13 @@ def test_the_host_sent_is_the_first_one_the_server_allows():
     assert probes.probe_host("*") is None and probes.probe_host("") is None  # the URL's own host will do
 
 
+@on_a_live_server
 def test_a_healthy_server_passes(live_server, capsys):
     assert probes.main([f"{live_server.url}/healthz"]) == 0
     assert "answered 200" in capsys.readouterr().out
 
 
+@on_a_live_server
 def test_a_production_allowed_hosts_is_sent_as_the_host(live_server, settings, monkeypatch, capsys):
     settings.ALLOWED_HOSTS = ["jobs.example.org"]
     monkeypatch.delenv("ALLOWED_HOSTS", raising=False)
@@ -38,6 +41,7 @@ def test_a_production_allowed_hosts_is_sent_as_the_host(live_server, settings, m
     assert probes.main([f"{live_server.url}/healthz"]) == 0
 
 
+@on_a_live_server
 def test_an_unreachable_broker_fails_the_probe(live_server, capsys):
     previous = celery_app.conf.broker_write_url
     celery_app.conf.broker_write_url = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
@@ -54,6 +58,7 @@ def test_no_server_fails_the_probe_within_its_timeout(capsys):
     assert "did not answer" in capsys.readouterr().err
 
 
+@on_a_live_server
 def test_the_probe_runs_as_the_image_runs_it_without_django(live_server):
     """As docker's HEALTHCHECK runs it (a file, not ``-m config.probes``): it imports neither Django nor Celery."""
     result = subprocess.run(
