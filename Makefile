@@ -5,19 +5,24 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev serve check lint bench fuzz clean chromium
+# The lock (requirements/constraints.txt): every install resolves the versions the suite runs with.
+CONSTRAINTS := requirements/constraints.txt
+# The suite in parallel, one pytest-xdist process per core (each with its own test database).
+PYTEST_ARGS ?= -n auto
+
+.PHONY: run test install install-dev serve check lint bench fuzz clean chromium constraints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall only when pyproject.toml changes.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+# Reinstall only when pyproject.toml or the lock changes.
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --constraint $(CONSTRAINTS) -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(VENV)/.installed-dev: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --constraint $(CONSTRAINTS) -e '.[dev]'
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
@@ -33,7 +38,8 @@ run: install
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
-test: install-dev chromium
+# Lint first: a formatting slip fails in a second, not after the suite.
+test: install-dev chromium lint
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m mypy
@@ -59,6 +65,14 @@ chromium:
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Rewrite the lock from the environment: after a deliberate upgrade (`$(BIN)/pip install -U <package>`, and the
+# exact pin in pyproject.toml's dev extra for a tool), once the suite passes. Its header, then `pip freeze`
+# without the project itself.
+constraints: | $(BIN)/python
+	{ sed -n '/^#/!q;p' $(CONSTRAINTS); $(BIN)/python -m pip freeze --exclude-editable | grep -vi '^jobtemplate[-_]service=='; } \
+		> $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
 
 bench: install-dev
 	@echo "See bench/README.md: each script prints its own figures."

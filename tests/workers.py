@@ -115,6 +115,7 @@ class WorkerProcess:
         notifications: bool = False,
         pool: str = "prefork",
         consume: str | None = None,
+        hostname: str | None = None,
     ):
         self.queue = queue
         self.notification_queue = notification_queue_of(queue)
@@ -134,7 +135,8 @@ class WorkerProcess:
             "NOTIFICATION_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
             **(extra_env or {}),
         }
-        self.hostname = f"{name}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
+        # Its node name: unique by default; ``hostname`` names it as a container would (celery@<container>).
+        self.hostname = hostname or f"{name}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
         if consume is None:
             consume = f"{queue},{self.notification_queue}" if notifications else queue
         command = celery_worker_command(queue=consume, hostname=self.hostname, concurrency=concurrency, pool=pool)
