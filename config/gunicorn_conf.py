@@ -55,13 +55,13 @@ worker_connections = _env_int("WEB_WORKER_CONNECTIONS", 1000)
 # A worker's heartbeat (its main loop, not its requests: REQUEST_TIMEOUT_SECONDS bounds those).
 timeout = 30
 # What the worker reads (config/http_limits/gunicorn.py lifts gunicorn's 8,190-byte cap on the request
-# line to config.http_limits.server.line_limit(), and bounds all headers as daphne does).
+# line to config.http_limits.early.line_limit(), and bounds all headers as daphne does).
 limit_request_line = 8190
 limit_request_fields = 100
 
 
 def _line_limit() -> int:
-    from config.http_limits.server import line_limit
+    from config.http_limits.early import line_limit
 
     return line_limit()
 

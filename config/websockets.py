@@ -8,6 +8,7 @@ a cross-site ``Origin`` is anonymous.
 
 from __future__ import annotations
 
+from importlib import import_module
 from urllib.parse import parse_qs, urlsplit
 
 from channels.auth import AuthMiddlewareStack
@@ -16,17 +17,19 @@ from channels.middleware import BaseMiddleware
 from channels.routing import URLRouter
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.urls import re_path
+from django.urls import URLPattern
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
-from jobtemplates.selectors import job_visible_to
-from notifications.consumers import JobConsumer
+# The apps' websocket routes, named as config/urls.py names their HTTP routes (``include("…urls")``):
+# the apps build on config (its errors, API tools and settings), so config does not import them.
+WEBSOCKET_ROUTE_MODULES = ("jobtemplates.api.websockets",)
 
-websocket_urlpatterns: list = [
-    re_path(r"^v1/jobs/(?P<pk>[0-9]{1,18})/?$", JobConsumer.as_asgi(visible_jobs=job_visible_to)),
-]
+
+def websocket_urlpatterns() -> list[URLPattern]:
+    """Every app's ``websocket_urlpatterns``, in ``WEBSOCKET_ROUTE_MODULES`` order."""
+    return [route for name in WEBSOCKET_ROUTE_MODULES for route in import_module(name).websocket_urlpatterns]
 
 
 def _header(scope, name: bytes) -> str | None:
@@ -80,4 +83,4 @@ class TokenAuthMiddleware(BaseMiddleware):
 
 def websocket_application():
     """The websocket side of the ASGI app: sessions, then tokens, then the routes."""
-    return AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+    return AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns())))

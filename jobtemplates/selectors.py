@@ -1,15 +1,19 @@
-"""Reads of templates and jobs, with the caller's visibility and the joins each read needs declared."""
+"""Reads of templates and jobs, with the caller's visibility and the joins each read needs declared; the jobs
+the runners (workers, nodes) hold."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from functools import lru_cache
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.fields.json import KT
 
 from contracts.types import Type, accepts, parse_type
-from jobtemplates.models import Job, JobOutput, JobTemplate, TemplateScope
+from jobtemplates.models import Job, JobOutput, JobStatus, JobTemplate, TemplateScope
+from runners.models import Node, Worker
+from runners.selectors import node_list
 from workspaces.selectors import member_project_ids
 
 # How many (accepted type string, given type) verdicts matching remembers (a few hundred distinct
@@ -121,3 +125,45 @@ def slot_type_accepts(accepted: str, declared: Type) -> bool:
 def templates_in_full(*, user, pks: list[int]) -> list[JobTemplate]:
     """The templates of ``pks`` visible to ``user``, with everything the representation reads, in pk order."""
     return list(template_list(user=user).filter(pk__in=pks).order_by("pk"))
+
+
+# The jobs runners hold ----------------------------------------------------------------------------
+
+# A node holds a job from acquiring it until it finishes (it may still be "created" while it starts).
+NODE_HOLDING_STATUSES = (JobStatus.CREATED, JobStatus.RUNNING)
+
+
+def worker_current_jobs(*, names: Iterable[str]) -> dict[str, list[int]]:
+    """Worker name → the pks of the running jobs it runs (ascending), for the workers ``names`` (one
+    query; a worker running nothing is absent)."""
+    names = list(names)
+    current: dict[str, list[int]] = {}
+    if not names:
+        return current
+    rows = Job.objects.filter(status=JobStatus.RUNNING, worker__in=names).order_by("pk").values_list("worker", "pk")
+    for name, pk in rows:
+        current.setdefault(name, []).append(pk)
+    return current
+
+
+def workers_with_current_jobs(workers: Iterable[Worker]) -> list[Worker]:
+    """``workers``, each given ``current_jobs`` (pks of its running jobs) in one query for them all."""
+    workers = list(workers)
+    current = worker_current_jobs(names=[worker.name for worker in workers])
+    for worker in workers:
+        worker.current_jobs = current.get(worker.name, [])
+    return workers
+
+
+def nodes_with_jobs() -> QuerySet[Node]:
+    """``runners.selectors.node_list`` with each node's ``current_jobs``: the jobs it holds (created or
+    running), pk order, in one more query for the whole list."""
+    holding = Job.objects.filter(status__in=NODE_HOLDING_STATUSES).only("pk", "node_id")
+    return node_list().prefetch_related(Prefetch("jobs", queryset=holding.order_by("pk"), to_attr="current_jobs"))
+
+
+def node_held_job_id(node: Node) -> int | None:
+    """The job ``node`` holds now (created or running), read afresh: the lowest pk if, against the
+    rules, it holds several."""
+    held = Job.objects.filter(node=node, status__in=NODE_HOLDING_STATUSES).order_by("pk")
+    return held.values_list("pk", flat=True).first()

@@ -14,8 +14,9 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 from config.admin_base import ReadOnlyModelAdmin
+from jobtemplates.selectors import nodes_with_jobs, worker_current_jobs, workers_with_current_jobs
 from runners.models import Node, Worker
-from runners.selectors import node_list, worker_current_jobs, worker_is_alive, worker_list, workers_with_current_jobs
+from runners.selectors import worker_is_alive, worker_list
 
 
 def job_links(pks: list[int]) -> str:
@@ -154,7 +155,7 @@ class NodeAdmin(ReadOnlyModelAdmin):
     readonly_fields = ["alive", "current_job_links"]  # not fields of the model
 
     def get_queryset(self, request: HttpRequest):
-        return node_list()
+        return nodes_with_jobs()
 
     @admin.display(boolean=True, description="alive", ordering="alive")
     def alive(self, node: Node) -> bool:

@@ -12,7 +12,7 @@ from django.conf import settings
 from twisted.internet import reactor
 from twisted.web import http
 
-from config.http_limits.server import _HEADERS_FLOOR, LINGER_SECONDS, early_response, line_limit
+from config.http_limits.early import HEADERS_FLOOR, LINGER_SECONDS, early_response, line_limit
 
 
 class HardenedHTTPChannel(http.HTTPChannel):
@@ -21,7 +21,7 @@ class HardenedHTTPChannel(http.HTTPChannel):
     def __init__(self) -> None:
         super().__init__()
         self.MAX_LENGTH = line_limit()
-        self.totalHeadersSize = max(_HEADERS_FLOOR, self.MAX_LENGTH + _HEADERS_FLOOR)
+        self.totalHeadersSize = max(HEADERS_FLOOR, self.MAX_LENGTH + HEADERS_FLOOR)
         self._answered_early = False
         self._linger = None
 

@@ -6,12 +6,12 @@ malformed request) with an HTML page, sends ``100 Continue`` before the applicat
 and gives a chunked body to Django, which reads a body without ``Content-Length`` as empty.
 :class:`JSONErrorThreadWorker` (gthread) makes it:
 
-* read request lines up to :func:`config.http_limits.server.line_limit` (as daphne does: above
+* read request lines up to :func:`config.http_limits.early.line_limit` (as daphne does: above
   ``REQUEST_MAX_URL_BYTES``, so that Django's 414 answers the URLs in between), header lines up to the
   same, and all headers up to daphne's total;
 * answer 414 past the request line, 431 past the headers, 413 for a declared ``Content-Length`` past
   ``REQUEST_BODY_MAX_BYTES`` (before inviting the body), 400 for a malformed request, all as JSON
-  (the envelope of config.http_limits.server.early_response), then close gently;
+  (the envelope of config.http_limits.early.early_response), then close gently;
 * on SIGTERM, stop the requests still running just before the graceful timeout (as config.server does
   for daphne), instead of being killed with them.
 
@@ -36,7 +36,7 @@ from gunicorn.http.message import Request
 from gunicorn.http.parser import RequestParser
 from gunicorn.workers.gthread import ThreadWorker
 
-from config.http_limits.server import _HEADERS_FLOOR, early_response, line_limit
+from config.http_limits.early import HEADERS_FLOOR, early_response, line_limit
 
 _CHUNK = 64 * 1024
 logger = logging.getLogger("config.server")
@@ -127,7 +127,7 @@ class JSONErrorThreadWorker(ThreadWorker):
 
     def init_process(self) -> None:
         LimitedRequest.line_limit = line_limit()
-        LimitedRequest.headers_limit = max(_HEADERS_FLOOR, LimitedRequest.line_limit + _HEADERS_FLOOR)
+        LimitedRequest.headers_limit = max(HEADERS_FLOOR, LimitedRequest.line_limit + HEADERS_FLOOR)
         LimitedRequest.body_limit = int(settings.REQUEST_BODY_MAX_BYTES)
         # The HTTP/1 parser gunicorn's connections build (gunicorn.http.get_parser looks the name up).
         gunicorn_http.RequestParser = LimitedRequestParser

@@ -17,43 +17,7 @@ when daphne serves it) makes the server:
 
 from __future__ import annotations
 
-import json
 import sys
-
-from django.conf import settings
-
-# Twisted's defaults, kept as floors.
-_LINE_FLOOR = 16_384
-_HEADERS_FLOOR = 16_384
-# How long a connection we answered early keeps reading (and dropping) what its client still sends.
-LINGER_SECONDS = 2.0
-
-_REASONS = {
-    400: b"Bad Request",
-    413: b"Content Too Large",
-    414: b"URI Too Long",
-    431: b"Request Header Fields Too Large",
-}
-
-
-def _envelope(status: int, detail: str, code: str, **extra) -> bytes:
-    return json.dumps({"detail": detail, "code": code, "errors": [], **extra}).encode()
-
-
-def early_response(status: int, detail: str, code: str, **extra) -> bytes:
-    """A complete HTTP/1.1 response (JSON envelope, ``Connection: close``) for the server to write itself."""
-    body = _envelope(status, detail, code, **extra)
-    head = b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % (
-        status,
-        _REASONS.get(status, b"Error"),
-        len(body),
-    )
-    return head + body
-
-
-def line_limit() -> int:
-    """The longest request line (or header line) the server reads; past it: 414 (431 for a header)."""
-    return max(_LINE_FLOOR, int(settings.REQUEST_MAX_URL_BYTES) + 1024)
 
 
 def harden_daphne() -> bool:
@@ -61,6 +25,7 @@ def harden_daphne() -> bool:
     server = sys.modules.get("daphne.server")
     if server is None:
         return False
+    # Only inside a running daphne: _daphne imports Twisted, whose reactor daphne installs first.
     from config.http_limits import _daphne
 
     server.HTTPFactory = _daphne.HardenedHTTPFactory

@@ -13,13 +13,24 @@ from contracts.types.classification import (
     is_server_resident,
 )
 from contracts.types.errors import TypeParseError
-from contracts.types.parser import PARSE_CACHE_SIZE, make_literal, make_type, parse_type
-from contracts.types.registry import TYPE_CLASSES, TypeClass, TypeParameter, register_type_class, type_class_named
+from contracts.types.model import (
+    TYPE_CLASSES,
+    LiteralType,
+    LiteralValue,
+    NamedType,
+    Type,
+    TypeClass,
+    TypeParameter,
+    format_type,
+    literal_value,
+    register_type_class,
+    type_class_named,
+)
+from contracts.types.parser import PARSE_CACHE_SIZE, bare_type, make_literal, make_type, parameter_bounds, parse_type
 from contracts.types.schemas import SchemaResolver, json_schema
 from contracts.types.server_rows import row_filters
 from contracts.types.subtyping import accepts, is_subtype
 from contracts.types.validation import ValueProblem, validate_value
-from contracts.types.values import LiteralType, LiteralValue, NamedType, Type, format_type, literal_value
 
 __all__ = [
     "PARSE_CACHE_SIZE",
@@ -34,6 +45,7 @@ __all__ = [
     "TypeParseError",
     "ValueProblem",
     "accepts",
+    "bare_type",
     "format_type",
     "is_abstract",
     "is_binary_type",
@@ -45,6 +57,7 @@ __all__ = [
     "literal_value",
     "make_literal",
     "make_type",
+    "parameter_bounds",
     "parse_type",
     "register_type_class",
     "row_filters",

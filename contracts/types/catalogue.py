@@ -6,7 +6,7 @@ flags, schema builder and UFDL's listing names. A new type is one more ``registe
 
 from __future__ import annotations
 
-from contracts.types.registry import RowField, TypeClass, TypeParameter, register_type_class
+from contracts.types.model import RowField, TypeClass, TypeParameter, register_type_class
 from contracts.types.schemas import (
     any_json_schema,
     array_schema,

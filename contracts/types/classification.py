@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from contracts.types.registry import TYPE_CLASSES
+from contracts.types.model import TYPE_CLASSES, LiteralType, NamedType, Type
+from contracts.types.parser import bare_type
 from contracts.types.subtyping import is_subtype
-from contracts.types.values import LiteralType, NamedType, Type
 
 
 def is_abstract(type_: Type) -> bool:
@@ -22,7 +22,7 @@ def is_abstract(type_: Type) -> bool:
 
 def is_json_type(type_: Type) -> bool:
     """Whether values of the type are JSON (``type_ <: UFDLJSONType``)."""
-    return is_subtype(type_, TYPE_CLASSES["UFDLJSONType"].bare_type)
+    return is_subtype(type_, bare_type(TYPE_CLASSES["UFDLJSONType"]))
 
 
 def is_binary_type(type_: Type) -> bool:
@@ -35,7 +35,7 @@ def is_binary_type(type_: Type) -> bool:
 
 def is_server_resident(type_: Type) -> bool:
     """Whether values of the type are rows on the server (``type_ <: ServerResidentType``)."""
-    return is_subtype(type_, TYPE_CLASSES["ServerResidentType"].bare_type)
+    return is_subtype(type_, bare_type(TYPE_CLASSES["ServerResidentType"]))
 
 
 def is_reference_type(type_: Type) -> bool:

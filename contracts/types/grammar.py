@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from contracts.types.errors import TypeParseError
-from contracts.types.values import quote_string
+from contracts.types.model import quote_string
 
 OPEN = "<"
 CLOSE = ">"

@@ -15,7 +15,7 @@ import mimetypes
 import re
 from typing import NamedTuple
 
-from contracts.types.values import LiteralType, NamedType, Type
+from contracts.types.model import LiteralType, NamedType, Type
 
 OCTET_STREAM = "application/octet-stream"
 # Hints the mimetypes table does not know (or knows otherwise) whose meaning is plain.

@@ -15,9 +15,8 @@ from typing import NoReturn
 from contracts.types.errors import TypeParseError
 from contracts.types.grammar import CLOSE, COMMA, END, OPEN, STRING, WORD, Token, describe_token, tokenize
 from contracts.types.limits import LIMITS
-from contracts.types.registry import _TYPE_CLASSES, TypeClass, TypeParameter
+from contracts.types.model import _TYPE_CLASSES, LiteralType, LiteralValue, NamedType, Type, TypeClass, TypeParameter
 from contracts.types.subtyping import is_subtype
-from contracts.types.values import LiteralType, LiteralValue, NamedType, Type
 
 PARSE_CACHE_SIZE = 4096
 """How many distinct type-strings ``parse_type`` remembers."""
@@ -50,6 +49,29 @@ def parse_application(text: str, *, heads: Container[str], head_kind: str) -> tu
     arguments = parser.parse_arguments()
     parser.expect_end()
     return name, arguments
+
+
+def parameter_bounds(type_class: TypeClass) -> tuple[Type, ...]:
+    """The bound of each of the class's parameters as a type value (parsed on first use, once the
+    catalogue is complete, and kept: a registered class does not change)."""
+    bounds = _bounds.get(type_class)
+    if bounds is None:
+        bounds = _bounds[type_class] = tuple(parse_type(parameter.bound_text) for parameter in type_class.parameters)
+    return bounds
+
+
+def bare_type(type_class: TypeClass) -> NamedType:
+    """The type the bare name stands for: every argument is its parameter's bound."""
+    bare = _bare_types.get(type_class)
+    if bare is None:
+        bare = _bare_types[type_class] = NamedType(type_class, parameter_bounds(type_class))
+    return bare
+
+
+# Keyed by the class object (type classes compare by identity), so a class made and dropped by a
+# test never lends its entries to another of the same name.
+_bounds: dict[TypeClass, tuple[Type, ...]] = {}
+_bare_types: dict[TypeClass, NamedType] = {}
 
 
 def make_type(name: str, *arguments: Type) -> NamedType:
@@ -139,7 +161,7 @@ class _Parser:
             if type_class is not None:
                 arguments = self.parse_arguments()
                 if arguments is None:
-                    return type_class.bare_type
+                    return bare_type(type_class)
                 return self.apply(type_class, arguments, position)
             literal = _literal_from_word(value)
             if literal is None:
@@ -205,15 +227,16 @@ def _arguments_problem(type_class: TypeClass, arguments: Sequence[Type]) -> tupl
     count = len(arguments)
     if count < type_class.required_count or count > len(parameters):
         return "arity", _arity_message(type_class, count)
-    for argument, parameter in zip(arguments, parameters, strict=False):
-        problem = _argument_problem(type_class, parameter, argument)
+    for argument, parameter, bound in zip(arguments, parameters, parameter_bounds(type_class), strict=False):
+        problem = _argument_problem(type_class, parameter, bound, argument)
         if problem is not None:
             return problem
     return None
 
 
-def _argument_problem(type_class: TypeClass, parameter: TypeParameter, argument: Type) -> tuple[str, str] | None:
-    bound = parameter.bound
+def _argument_problem(
+    type_class: TypeClass, parameter: TypeParameter, bound: Type, argument: Type
+) -> tuple[str, str] | None:
     if not is_subtype(argument, bound):
         return "bound", f"{argument} is not a sub-type of {bound}"
     if type(argument) is LiteralType:
@@ -243,9 +266,8 @@ def _arity_message(type_class: TypeClass, count: int) -> str:
 
 
 def _apply(type_class: TypeClass, arguments: Sequence[Type]) -> NamedType:
-    parameters = type_class.parameters
-    if len(arguments) < len(parameters):
-        arguments = list(arguments) + [parameter.bound for parameter in parameters[len(arguments) :]]
+    if len(arguments) < len(type_class.parameters):
+        arguments = [*arguments, *parameter_bounds(type_class)[len(arguments) :]]
     return NamedType(type_class, tuple(arguments))
 
 
@@ -255,7 +277,7 @@ _literal_bases: dict[str, NamedType] = {}
 def _literal_base(name: str) -> NamedType:
     base = _literal_bases.get(name)
     if base is None:
-        base = _literal_bases[name] = _TYPE_CLASSES[name].bare_type
+        base = _literal_bases[name] = bare_type(_TYPE_CLASSES[name])
     return base
 
 

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from contracts.types.values import LiteralType, NamedType, Type
-
-if TYPE_CHECKING:
-    from contracts.types.registry import RowField
+from contracts.types.model import LiteralType, NamedType, RowField, SchemaContext, Type
+from contracts.types.parser import parse_type
 
 Schema = dict[str, Any]
 
@@ -41,8 +39,9 @@ class SchemaResolver(Protocol):
 Resolver = SchemaResolver | Callable[[NamedType], list[Any] | None]
 
 
-class SchemaContext:
-    """State of one ``json_schema`` call: the shared definitions, the resolver, how deep we are."""
+class _SchemaCall:
+    """State of one ``json_schema`` call (the ``SchemaContext`` builders get): the shared definitions, the
+    resolver, how deep we are."""
 
     __slots__ = ("definitions", "resolver", "depth")
 
@@ -78,7 +77,7 @@ class SchemaContext:
 
 def json_schema(type_: Type, *, resolver: Resolver | None = None) -> Schema | None:
     """The JSON schema of the values of ``type_``; None for types whose values are not JSON."""
-    return _schema_of(type_, SchemaContext(resolver))
+    return _schema_of(type_, _SchemaCall(resolver))
 
 
 def _schema_of(type_: Type, context: SchemaContext) -> Schema | None:
@@ -216,8 +215,6 @@ def _unwrapped_field_schema(field: RowField, argument: Type | None, context: Sch
         # A declared schema (UFDL's lengths and minimums); an unconstrained argument (str) keeps it.
         assert field.schema is not None  # a RowField has a type or a schema
         return copy.deepcopy(dict(field.schema))
-    from contracts.types.parser import parse_type  # the parser imports the catalogue, which imports us
-
     field_type = argument if argument is not None else parse_type(field.type)
     if field.attribute is None:
         return context.nested(field_type) or {}

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from contracts.types.registry import TYPE_CLASSES
-from contracts.types.values import LiteralType, LiteralValue, NamedType, Type
+from contracts.types.model import TYPE_CLASSES, LiteralType, LiteralValue, NamedType, Type
 
 
 def row_filters(type_: Type) -> dict[str, LiteralValue]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from contracts.types.values import LiteralType, NamedType, Type
+from contracts.types.model import LiteralType, NamedType, Type
 
 
 def is_subtype(sub: Type, sup: Type) -> bool:

@@ -10,9 +10,9 @@ from typing import Any
 
 from jsonschema import Draft7Validator, validators
 
+from contracts.types.model import Type
 from contracts.types.parser import PARSE_CACHE_SIZE
 from contracts.types.schemas import json_schema
-from contracts.types.values import Type
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,10 @@ from config.api.viewsets import ResourceViewSet, request_json_object
 from config.errors import Conflict, PermissionDenied
 from contracts.api.views.common import parse_input, save_unique
 from contracts.models import Hardware
+from jobtemplates.selectors import node_held_job_id, nodes_with_jobs
 from runners.api.node_id import request_node
 from runners.capabilities import node_owner_q
 from runners.models import Node
-from runners.selectors import node_held_job_id, node_list
 
 _time = serializers.DateTimeField()
 BIG_INT_MAX = 2**63 - 1
@@ -53,7 +53,7 @@ NODE_FILTER_FIELDS = FilterFields(
 
 
 def node_representation(node: Node) -> dict[str, Any]:
-    """UFDL's node, then ours. Reads what ``runners.selectors.node_list`` loaded (``current_jobs``,
+    """UFDL's node, then ours. Reads what ``jobtemplates.selectors.nodes_with_jobs`` loaded (``current_jobs``,
     ``alive``): no queries of its own."""
     current_jobs = getattr(node, "current_jobs", [])
     return {
@@ -129,7 +129,7 @@ class NodeViewSet(mixins.RetrieveModelMixin, ResourceViewSet):
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
-        nodes = node_list().order_by("pk")
+        nodes = nodes_with_jobs().order_by("pk")
         user = self.request.user
         if not user.is_staff:
             nodes = nodes.filter(owner=user)

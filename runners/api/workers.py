@@ -9,9 +9,10 @@ from rest_framework import mixins
 
 from config.api.filterspec import FilterFields
 from config.api.viewsets import ResourceViewSet
+from jobtemplates.selectors import workers_with_current_jobs
 from runners.api.serializers import WorkerSerializer
 from runners.models import Worker
-from runners.selectors import worker_list, workers_with_current_jobs
+from runners.selectors import worker_list
 
 WORKER_FILTER_FIELDS = FilterFields(
     Worker,

@@ -274,7 +274,7 @@ def test_types_are_immutable():
         del parsed.args
 
 
-def test_types_pickle_and_copy_by_canonical_text():
+def test_types_pickle_and_copy_to_equal_values():
     for text in ("Array<str>", "PK<Dataset<Domain<'it\\'s'>>>", "2.5", "@true", "nan"):
         parsed = parse_type(text)
         assert pickle.loads(pickle.dumps(parsed)) == parsed

@@ -20,10 +20,12 @@ from contracts.types import (
     Type,
     TypeParseError,
     accepts,
+    bare_type,
     is_json_type,
     is_subtype,
     make_literal,
     make_type,
+    parameter_bounds,
     parse_type,
     validate_value,
 )
@@ -62,20 +64,20 @@ def subtypes_of(bound: Type, depth: int = 3, for_values: bool = False) -> st.Sea
         return st.just(bound)
     options = [st.just(bound)]
     for base in ("str", "int", "float", "bool"):
-        if is_subtype(TYPE_CLASSES[base].bare_type, bound):
+        if is_subtype(bare_type(TYPE_CLASSES[base]), bound):
             options.append(_literal_values(base, for_values=for_values).map(make_literal))
     for type_class in TYPE_CLASSES.values():
         if not type_class.derives_from(bound.type_class):
             continue
         if not type_class.parameters:
-            options.append(st.just(type_class.bare_type))
+            options.append(st.just(bare_type(type_class)))
             continue
         if depth == 0:
             continue
         targets = []
-        for index, parameter in enumerate(type_class.parameters):
-            target = bound.args[index] if index < len(bound.args) else parameter.bound
-            if not is_subtype(target, parameter.bound):
+        for index, parameter_bound in enumerate(parameter_bounds(type_class)):
+            target = bound.args[index] if index < len(bound.args) else parameter_bound
+            if not is_subtype(target, parameter_bound):
                 break
             targets.append(target)
         else:
@@ -86,8 +88,8 @@ def subtypes_of(bound: Type, depth: int = 3, for_values: bool = False) -> st.Sea
     return st.one_of(options)
 
 
-ROOT = TYPE_CLASSES["UFDLType"].bare_type
-JSON_ROOT = TYPE_CLASSES["UFDLJSONType"].bare_type
+ROOT = bare_type(TYPE_CLASSES["UFDLType"])
+JSON_ROOT = bare_type(TYPE_CLASSES["UFDLJSONType"])
 TYPES = subtypes_of(ROOT)
 JSON_TYPES = subtypes_of(JSON_ROOT, 3, True)
 

@@ -14,6 +14,7 @@ from contracts.types import (
     TypeClass,
     TypeParameter,
     ValueProblem,
+    bare_type,
     is_abstract,
     is_reference_type,
     is_server_resident,
@@ -21,7 +22,7 @@ from contracts.types import (
     parse_type,
     validate_value,
 )
-from contracts.types.registry import RowField
+from contracts.types.model import RowField
 from contracts.types.validation import _validator_for
 
 IC = "Domain<'Image Classification'>"
@@ -199,16 +200,16 @@ class TestRowSchemas:
 
     @pytest.mark.parametrize("name", ROW_TYPES)
     def test_every_row_schema_is_a_valid_draft7_schema(self, name):
-        Draft7Validator.check_schema(json_schema(TYPE_CLASSES[name].bare_type))
+        Draft7Validator.check_schema(json_schema(bare_type(TYPE_CLASSES[name])))
 
     def test_the_concrete_row_types_are_the_ones_with_row_fields(self):
         with_fields = {name for name, type_class in TYPE_CLASSES.items() if type_class.row_fields}
         concrete_rows = {
             name
             for name, type_class in TYPE_CLASSES.items()
-            if is_server_resident(type_class.bare_type)
-            and not is_abstract(type_class.bare_type)
-            and not is_reference_type(type_class.bare_type)
+            if is_server_resident(bare_type(type_class))
+            and not is_abstract(bare_type(type_class))
+            and not is_reference_type(bare_type(type_class))
         }
         assert with_fields == concrete_rows == set(ROW_TYPES)
 

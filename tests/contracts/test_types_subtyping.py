@@ -13,12 +13,14 @@ from contracts.types import (
     TypeClass,
     TypeParameter,
     accepts,
+    bare_type,
     is_abstract,
     is_binary_type,
     is_json_type,
     is_reference_type,
     is_server_resident,
     is_subtype,
+    parameter_bounds,
     parse_type,
     register_type_class,
     row_filters,
@@ -211,16 +213,19 @@ def test_registry_lists_ufdl_job_types_in_order():
 def test_every_registered_name_parses_bare(name):
     type_class = TYPE_CLASSES[name]
     bare = parse_type(name)
-    assert bare is type_class.bare_type
-    assert bare.args == tuple(parameter.bound for parameter in type_class.parameters)
+    assert bare is bare_type(type_class)
+    assert bare.args == parameter_bounds(type_class)
     assert type_class_named(name) is type_class
     assert type_class.derives_from(TYPE_CLASSES["UFDLType"])
 
 
 def test_parameters_carry_name_and_bound():
     size = TYPE_CLASSES["Array"].parameters[1]
-    assert (size.name, str(size.bound), size.optional, size.minimum) == ("size", "int", True, 0)
-    assert [(p.name, str(p.bound)) for p in TYPE_CLASSES["DockerImage"].parameters] == [
+    size_bound = parameter_bounds(TYPE_CLASSES["Array"])[1]
+    assert (size.name, str(size_bound), size.optional, size.minimum) == ("size", "int", True, 0)
+    docker_image = TYPE_CLASSES["DockerImage"]
+    bounds = parameter_bounds(docker_image)
+    assert [(p.name, str(bound)) for p, bound in zip(docker_image.parameters, bounds, strict=True)] == [
         ("domain", "Domain<str>"),
         ("framework", "Framework<str, str>"),
     ]

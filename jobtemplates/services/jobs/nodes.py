@@ -27,6 +27,7 @@ from config.errors import Conflict, MalformedRequest, PermissionDenied, Problem
 from config.text_limits import text_max_chars
 from contracts.types import TypeParseError, is_subtype, parse_type
 from jobtemplates.models import FINAL_STATUSES, Job, JobOutput, JobStatus
+from jobtemplates.selectors import node_held_job_id
 from jobtemplates.services.jobs.cancellation import job_abort
 from jobtemplates.services.jobs.outputs import job_output_store
 from jobtemplates.services.jobs.transitions import (
@@ -40,7 +41,6 @@ from jobtemplates.services.jobs.transitions import (
 from runners.capabilities import node_satisfies
 from runners.models import Node
 from runners.routing import NODE
-from runners.selectors import node_held_job_id
 
 UNFINISHED = (JobStatus.CREATED, JobStatus.RUNNING)
 

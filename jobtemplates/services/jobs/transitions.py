@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import models, transaction
 from django.db.models import F
@@ -186,9 +186,7 @@ def job_progress(*, claim: Claim, progress: float, data: dict[str, Any], notify:
     if job.parent_id is not None:
         # A meta-job's progress follows its children's as they run, not only as they finish (at the
         # watchdog's pace: progress is written once per heartbeat at most).
-        from jobtemplates.services.jobs.metajobs import meta_job_progress
-
-        meta_job_progress(parent_id=job.parent_id)
+        _parent_following().progress(parent_id=job.parent_id)
     if notify:
         _copy_known(claim, job)
         job_transition_notify(job=job, actions=("on_progress",), transition_data={"progress": progress, **data})
@@ -270,21 +268,50 @@ def notify_after_commit(job: Job, actions: Iterable[str], transition_data: dict[
         )
 
 
-def _advance_parent(parent_id: int) -> None:
-    # Imported here: meta-job orchestration builds on this module. A failure is logged, not raised:
-    # the transition is committed, and the reaper advances meta-jobs left behind.
-    from jobtemplates.services.jobs.metajobs import meta_job_advance
+class _ParentHook(Protocol):
+    def __call__(self, *, parent_id: int) -> object: ...
 
+
+@dataclass(frozen=True)
+class ParentFollowing:
+    """How a meta-job follows its children: what runs when one starts, reports progress or ends.
+
+    Meta-job orchestration (``metajobs``) moves jobs through this module, so this module cannot import
+    it: the services package installs its functions here (``parent_following_install``) as it loads,
+    and every import of this module loads the package first.
+    """
+
+    child_started: _ParentHook
+    progress: _ParentHook
+    advance: _ParentHook
+
+
+_following: ParentFollowing | None = None
+
+
+def parent_following_install(following: ParentFollowing) -> None:
+    """Make ``following`` what every child's moves tell its meta-job (``jobtemplates.services.jobs`` calls it)."""
+    global _following
+    _following = following
+
+
+def _parent_following() -> ParentFollowing:
+    if _following is None:
+        raise RuntimeError("no meta-job orchestration installed: jobtemplates.services.jobs installs it on import")
+    return _following
+
+
+def _advance_parent(parent_id: int) -> None:
+    # A failure is logged, not raised: the transition is committed, and the reaper advances meta-jobs
+    # left behind.
     try:
-        meta_job_advance(parent_id=parent_id)
+        _parent_following().advance(parent_id=parent_id)
     except Exception:
         logger.exception("advancing meta-job %s failed; the reaper will retry", parent_id)
 
 
 def parent_started(parent_id: int) -> None:
-    from jobtemplates.services.jobs.metajobs import meta_job_child_started
-
     try:
-        meta_job_child_started(parent_id=parent_id)
+        _parent_following().child_started(parent_id=parent_id)
     except Exception:
         logger.exception("marking meta-job %s running failed", parent_id)

@@ -25,6 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+import contracts.types
 from config.jsonbytes import dumps, iso_datetime
 from contracts.resident import NoResidentBinding, VisibleEnums, resident_target, schema_for
 from contracts.types import NamedType, parse_type
@@ -140,11 +141,8 @@ def fingerprint() -> str:
 def _code_stamp() -> str:
     # A deployment that changes how schemas or documents are written makes its kept rows again, without
     # anyone remembering to bump FORMAT: a digest of the sources they come from, the same in every process.
-    import contracts.types
-    import jobtemplates.services.templates
-
     digest = hashlib.sha256()
-    folders = [Path(contracts.types.__file__).parent, Path(jobtemplates.services.templates.__file__).parent]
+    folders = [Path(contracts.types.__file__).parent, Path(__file__).parent]  # the type language's, and ours
     for path in sorted(path for folder in folders for path in folder.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
