@@ -58,6 +58,7 @@ def job_representation(job: Job, viewer=None, *, created_children: list[int] | N
         "attempts": job.attempts,
         "resolved_parameters": job.resolved_parameters,
         "project": job.project_id,
+        "relaunched_from": job.relaunched_from_id,
     }
     if may_see_notifications(job, viewer):
         # Webhook signing secrets are write-only.
@@ -108,6 +109,9 @@ class JobSerializer(serializers.Serializer):
     resolved_parameters = serializers.DictField(read_only=True, help_text="every parameter, defaults applied")
     project = serializers.IntegerField(
         read_only=True, allow_null=True, help_text="whose team's members see the job besides its creator"
+    )
+    relaunched_from = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="ours: the job this one repeats (POST /v1/jobs/{pk}/relaunch)"
     )
 
     def to_representation(self, instance: Job) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from jobtemplates.api.node_actions import OUTPUT_POST_SCHEMA, NodeJobActionsMixi
 from jobtemplates.models import Job, JobOutput, TemplateKind
 from jobtemplates.representations.single import template_instance
 from jobtemplates.selectors import job_output_visible_to, job_visible_q
-from jobtemplates.services.jobs import job_abort, job_cancel, job_create, job_output_delete
+from jobtemplates.services.jobs import job_abort, job_cancel, job_create, job_output_delete, job_relaunch
 from jobtemplates.services.jobs.creation import job_create_with_children
 from jobtemplates.services.jobs.deletion import job_hard_delete
 from jobtemplates.services.jobs.idempotency import (
@@ -59,6 +59,12 @@ CREATE_JOB_BODY = {
             "not_runnable naming the reason); it waits for a node, or for a worker that can run it",
         },
     },
+}
+# A relaunch's changes: any create-job key, each replacing the job's own (none: the same values again).
+RELAUNCH_BODY = {
+    "type": "object",
+    "properties": CREATE_JOB_BODY["properties"],
+    "description": "ours: the create-job keys to change; every other key is the job's own",
 }
 IDEMPOTENCY_KEY_DESCRIPTION = (
     "ours: any string you choose for this request (printable ASCII, at most 255 characters; a UUID is "
@@ -234,6 +240,19 @@ class JobViewSet(NodeJobActionsMixin, mixins.UpdateModelMixin, SoftDeleteMixin, 
         """Admins: put a running or errored job back to ``created``, remove its outputs, queue it again."""
         job = job_abort(job=self.get_object())
         return Response(job_representation(self.get_queryset().get(pk=job.pk), viewer=request.user))
+
+    @extend_schema(request={"application/json": RELAUNCH_BODY}, responses={201: JobSerializer})
+    @action(detail=True, methods=["post"], url_path="relaunch", url_name="relaunch")
+    def relaunch(self, request: Request, pk=None) -> Response:
+        """Ours: a new job from this job's template with this job's values (inputs, parameters as given,
+        description, project; its notification overrides when you created it), each key of the body (a
+        create-job key) replacing the job's own. Checked exactly as create-job checks (every problem at
+        once, 400/422; 409 ``not_runnable`` unless ``queue_anyway``); the new job records the job it came
+        from (``relaunched_from``). For whoever may see the job and run its template; a meta-job's child
+        is a 409 ``not_relaunchable`` (relaunch its meta-job)."""
+        job = self.get_object()
+        made = job_relaunch(job=job, creator=request.user, changes=request_json_object(request, empty={}))
+        return Response(job_representation(job_queryset().get(pk=made.pk), viewer=request.user), status=201)
 
     @extend_schema(responses=NotificationDeliverySerializer(many=True))
     @action(detail=True, methods=["get"], url_path="notifications", url_name="notifications", pagination_class=None)
