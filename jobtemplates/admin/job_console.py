@@ -77,7 +77,9 @@ def log_panel(job: Job) -> SafeString:
 
 def children_by_node(job: Job) -> dict[str, Job]:
     """A meta-job's children by node name (one query)."""
-    children = Job.objects.filter(parent=job).only("pk", "parent_id", "child_name", "status", "progress")
+    children = Job.objects.filter(parent=job, superseded_time__isnull=True).only(
+        "pk", "parent_id", "child_name", "status", "progress"
+    )
     return {child.child_name: child for child in children if child.child_name}
 
 
@@ -115,7 +117,11 @@ def graph_panel(job: Job) -> SafeString:
 def live_state(job: Job) -> dict[str, Any]:
     """What the page script refreshes: the job's status and progress, its children's (one query) and its
     log's tail (one query and one read from the end of the file). ``final``: nothing will change, stop."""
-    children = Job.objects.filter(parent=job).order_by("pk").values_list("pk", "child_name", "status", "progress")
+    children = (
+        Job.objects.filter(parent=job, superseded_time__isnull=True)
+        .order_by("pk")
+        .values_list("pk", "child_name", "status", "progress")
+    )
     output = job_log_output(job=job) if not job.template.is_meta else None
     log = None
     if output is not None:

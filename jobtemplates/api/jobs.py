@@ -33,7 +33,14 @@ from jobtemplates.api.node_actions import OUTPUT_POST_SCHEMA, NodeJobActionsMixi
 from jobtemplates.models import Job, JobOutput, TemplateKind
 from jobtemplates.representations.single import template_instance
 from jobtemplates.selectors import job_output_visible_to, job_visible_q
-from jobtemplates.services.jobs import job_abort, job_cancel, job_create, job_output_delete, job_relaunch
+from jobtemplates.services.jobs import (
+    job_abort,
+    job_cancel,
+    job_create,
+    job_output_delete,
+    job_relaunch,
+    meta_job_retry,
+)
 from jobtemplates.services.jobs.creation import job_create_with_children
 from jobtemplates.services.jobs.deletion import job_hard_delete
 from jobtemplates.services.jobs.idempotency import (
@@ -66,6 +73,30 @@ RELAUNCH_BODY = {
     "properties": CREATE_JOB_BODY["properties"],
     "description": "ours: the create-job keys to change; every other key is the job's own",
 }
+RETRY_BODY = {
+    "type": "object",
+    "properties": {
+        "parameter_values": {"type": "object", "description": "node:param → {value, type}, for re-run nodes"},
+        "notification_override": {"type": "object", "description": "the meta-job's own, from now on"},
+        "child_notification_overrides": {"type": "object", "description": "node → override, for re-run nodes"},
+    },
+    "description": "ours: what changes for the re-run children (nothing: the same values again)",
+}
+RETRY_PLAN = {
+    "type": "object",
+    "properties": {
+        "job": {"type": "object", "description": "the meta-job as it is (unchanged)"},
+        "plan": {
+            "type": "object",
+            "properties": {
+                "rerun": {"type": "array", "items": {"type": "string"}, "description": "nodes re-created"},
+                "kept": {"type": "object", "description": "node → its finished child's pk, kept"},
+                "reused_outputs": {"type": "object", "description": "node → [{pk, name, type}] its outputs re-used"},
+                "superseded": {"type": "object", "description": "node → the pk of the child the retry replaces"},
+            },
+        },
+    },
+}
 IDEMPOTENCY_KEY_DESCRIPTION = (
     "ours: any string you choose for this request (printable ASCII, at most 255 characters; a UUID is "
     "typical), unique among your requests. Sending it again with the same template and body within "
@@ -82,7 +113,10 @@ OUTPUT_ROUTE = r"outputs/(?P<output_name>[^/]+)/(?P<type_string>(?:(?!/info/?$).
 def job_queryset():
     return Job.objects.select_related("template").prefetch_related(
         Prefetch("outputs", queryset=JobOutput.objects.order_by("pk")),
-        Prefetch("children", queryset=Job.objects.only("pk", "parent_id").order_by("pk")),
+        # The current children (those a retry replaced are jobs of their own, listed with ?parent=).
+        Prefetch(
+            "children", queryset=Job.objects.filter(superseded_time__isnull=True).only("pk", "parent_id").order_by("pk")
+        ),
     )
 
 
@@ -253,6 +287,28 @@ class JobViewSet(NodeJobActionsMixin, mixins.UpdateModelMixin, SoftDeleteMixin, 
         job = self.get_object()
         made = job_relaunch(job=job, creator=request.user, changes=request_json_object(request, empty={}))
         return Response(job_representation(job_queryset().get(pk=made.pk), viewer=request.user), status=201)
+
+    @extend_schema(
+        request={"application/json": RETRY_BODY},
+        parameters=[OpenApiParameter("dry_run", bool, description="answer the plan; change nothing")],
+        responses={200: OpenApiResponse(description="the meta-job (with ?dry_run=true: {job, plan})")},
+    )
+    @action(detail=True, methods=["post"], url_path="retry", url_name="retry")
+    def retry(self, request: Request, pk=None) -> Response:
+        """Ours: retry an errored or cancelled meta-job. Only its children that did not finish, and the
+        nodes downstream of them, run again; the finished ones are kept and their outputs (the same
+        rows) feed the new children. The body may change re-run nodes' ``parameter_values`` (by
+        ``node:param``) and notification overrides, checked as create-job checks them (every problem at
+        once). ``?dry_run=true`` answers ``{job, plan}`` and changes nothing. A meta-job that is not
+        errored or cancelled, a child (retry its meta-job) and a workable job (relaunch it) are a 409
+        ``not_retryable`` with the reason. For the job's creator and admins."""
+        job = self.get_object()
+        self._require_creator_or_admin(job, "retry")
+        dry_run = request.query_params.get("dry_run", "").lower() in {"1", "true", "yes"}
+        changes = request_json_object(request, empty={})
+        parent, plan = meta_job_retry(job=job, by=request.user, changes=changes, dry_run=dry_run)
+        data = job_representation(self.get_queryset().get(pk=parent.pk), viewer=request.user)
+        return Response({"job": data, "plan": plan.as_dict()} if dry_run else data)
 
     @extend_schema(responses=NotificationDeliverySerializer(many=True))
     @action(detail=True, methods=["get"], url_path="notifications", url_name="notifications", pagination_class=None)

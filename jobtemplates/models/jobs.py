@@ -87,6 +87,10 @@ class Job(SoftDeleteModel):
         related_name="relaunches",
         help_text="the job this one repeats (a relaunch)",
     )
+    # A child replaced by a retry of its meta-job (meta_job_retry): kept as history, no longer followed.
+    superseded_time = models.DateTimeField(
+        null=True, blank=True, help_text="when a retry of its meta-job replaced this child (kept as history)"
+    )
 
     class Meta:
         ordering = ["pk"]
@@ -108,8 +112,9 @@ class Job(SoftDeleteModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["parent", "child_name"],
-                condition=Q(parent__isnull=False),
-                name="job_unique_child_per_parent",
+                # One current child per node; those a retry replaced stay beside it.
+                condition=Q(parent__isnull=False, superseded_time__isnull=True),
+                name="job_unique_current_child_per_parent",
             ),
             models.CheckConstraint(condition=Q(progress__gte=0) & Q(progress__lte=1), name="job_progress_range"),
         ]

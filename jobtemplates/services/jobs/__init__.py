@@ -1,4 +1,4 @@
-"""Job services: create, relaunch, transition, cancel, abort, outputs, meta-job orchestration, reaping."""
+"""Job services: create, relaunch, retry, transition, cancel, abort, outputs, meta-job orchestration, reaping."""
 
 from jobtemplates.services.jobs.cancellation import job_abort, job_cancel, job_cancel_tree
 from jobtemplates.services.jobs.creation import TemplateDeleted, job_create
@@ -6,6 +6,7 @@ from jobtemplates.services.jobs.enqueueing import job_enqueue
 from jobtemplates.services.jobs.metajobs import meta_job_advance, meta_job_child_started, meta_job_progress
 from jobtemplates.services.jobs.outputs import job_output_delete, job_output_write
 from jobtemplates.services.jobs.relaunch import NotRelaunchable, job_relaunch
+from jobtemplates.services.jobs.retrying import NotRetryable, RetryPlan, meta_job_retry
 from jobtemplates.services.jobs.transitions import (
     Claim,
     IllegalTransition,
@@ -28,6 +29,8 @@ __all__ = [
     "Claim",
     "IllegalTransition",
     "NotRelaunchable",
+    "NotRetryable",
+    "RetryPlan",
     "StaleClaim",
     "TemplateDeleted",
     "job_abort",
@@ -43,4 +46,5 @@ __all__ = [
     "job_relaunch",
     "job_transition",
     "meta_job_advance",
+    "meta_job_retry",
 ]

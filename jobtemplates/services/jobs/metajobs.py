@@ -120,6 +120,12 @@ def _upstream_outputs(wanted: list[tuple[int, str]]) -> dict[tuple[int, str], Jo
     return {key: latest[key] for key in wanted if key in latest}
 
 
+def meta_job_children(*, parent_id: int) -> dict[str, Job]:
+    """A meta-job's current children by node name (not those a retry replaced), with CHILD_FIELDS."""
+    current = Job.objects.filter(parent_id=parent_id, superseded_time__isnull=True).only(*CHILD_FIELDS)
+    return {child.child_name: child for child in current.order_by("pk")}
+
+
 def meta_job_child_started(*, parent_id: int) -> None:
     """A child was claimed: the parent (and its ancestors) are running from now on."""
     parent = Job.objects.filter(pk=parent_id).only("status", "parent_id").first()
@@ -156,7 +162,8 @@ def _progress(*, parent_id: int, template: JobTemplate, grandparent_id: int | No
     the kept graph and the mean is computed in the UPDATE itself (one statement per ancestor)."""
     nodes = len(meta_graph(template).nodes)
     if nodes:
-        done = Job.objects.filter(parent_id=parent_id).order_by().values("parent_id").annotate(total=Sum("progress"))
+        current = Job.objects.filter(parent_id=parent_id, superseded_time__isnull=True)
+        done = current.order_by().values("parent_id").annotate(total=Sum("progress"))
         mean = Coalesce(Subquery(done.values("total")), Value(0.0)) / Value(float(nodes))
         progress = Least(mean, Value(1.0))
     else:
@@ -175,7 +182,7 @@ def meta_job_advance(*, parent_id: int) -> None:
         parent = Job.objects.select_for_update(of=("self",)).filter(pk=parent_id).select_related("template").first()
         if parent is None or parent.status in FINAL_STATUSES:
             return
-        children = {child.child_name: child for child in parent.children.only(*CHILD_FIELDS)}
+        children = meta_job_children(parent_id=parent.pk)
         job_outputs_surface(parent=parent, children=[c for c in children.values() if c.status == JobStatus.FINISHED])
         broken = [c for c in children.values() if c.status in (JobStatus.ERRORED, JobStatus.CANCELLED)]
         if broken:
