@@ -10,6 +10,7 @@ meanwhile) comes back as an error message on the job's page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -91,7 +92,9 @@ class JobConsoleViews:
             raise PermissionDenied
         return job
 
-    def confirmation(self, request: HttpRequest, job: Job, *, action: str, question: str, consequence: str):
+    def confirmation(
+        self, request: HttpRequest, job: Job, *, action: str, question: str, consequence: str
+    ) -> TemplateResponse:
         context = {
             **self.admin_site.each_context(request),
             "title": question,
@@ -103,7 +106,7 @@ class JobConsoleViews:
         }
         return TemplateResponse(request, "admin/jobtemplates/job/confirm_action.html", context)
 
-    def perform(self, request: HttpRequest, job: Job, service, done: str) -> HttpResponseRedirect:
+    def perform(self, request: HttpRequest, job: Job, service: Callable[..., Job], done: str) -> HttpResponseRedirect:
         """Run ``service(job=job)``; say what happened, or why the service refused, on the job's page."""
         try:
             service(job=job)

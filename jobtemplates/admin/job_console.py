@@ -59,11 +59,10 @@ def live_marker(job: Job) -> SafeString:
 
 
 def log_panel(job: Job) -> SafeString:
-    """The tail of the job's log (read from the end of its file) with a link to the whole of it."""
+    """The tail of a workable job's log (read from the end of its file) with a link to the whole of it."""
     output = job_log_output(job=job)
-    if output is None:
-        text = "A meta-job has no log of its own: see its children." if job.template.is_meta else "No log yet."
-        return format_html('<pre class="job-log" data-live="log"></pre><p data-live="log-note">{}</p>', text)
+    if output is None:  # not run yet (the runner stores the log when the run ends)
+        return format_html('<pre class="job-log" data-live="log"></pre><p data-live="log-note">{}</p>', "No log yet.")
     tail = log_tail(output.file)
     return format_html(
         '<pre class="job-log" data-live="log" style="max-height:32em;overflow:auto;white-space:pre-wrap">{}</pre>'

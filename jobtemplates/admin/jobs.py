@@ -55,14 +55,14 @@ class JobChildInline(JobProgressColumn, ReadOnlyInline):
     verbose_name_plural = "child jobs"
 
 
+# What an operator looks at first (the graph or the log comes next), then the rest of the run.
+SUMMARY_FIELDS = ["template", "live_status", "live_progress", "error_reason", "creator", "description"]
+JOB_FIELDS = ["parent", "child_name", "relaunched_from", "creation_time", "deletion_time"]
 RUN_FIELDS = [
-    "live_status",
-    "live_progress",
-    "progress_data",
-    "error_reason",
     "is_cancelled",
     "start_time",
     "end_time",
+    "progress_data",
     "runner",
     "queue",
     "worker",
@@ -103,21 +103,13 @@ class JobAdmin(JobConsoleViews, JobProgressColumn, ReadOnlyModelAdmin):
         js = ["jobtemplates/admin/job_live.js"]
 
     def get_fieldsets(self, request, obj=None):
-        general = [
-            "template",
-            "parent",
-            "child_name",
-            "relaunched_from",
-            "description",
-            "creator",
-            "creation_time",
-            "deletion_time",
-        ]
-        fieldsets = [(None, {"fields": general}), ("Run", {"fields": RUN_FIELDS})]
+        fieldsets = [(None, {"fields": SUMMARY_FIELDS})]
         if obj is not None:
             fieldsets.append(("Graph", {"fields": ["graph"]}) if obj.template.is_meta else ("Log", {"fields": ["log"]}))
         return [
             *fieldsets,
+            ("Job", {"fields": JOB_FIELDS}),
+            ("Run", {"fields": RUN_FIELDS}),
             ("Values", {"fields": ["input_values", "parameter_values", "resolved_parameters"]}),
             ("Notifications", {"fields": ["notification_overrides"]}),
         ]

@@ -17,6 +17,7 @@ from contracts.services.catalogue_seed import catalogue_seed
 from jobtemplates.admin import job_console
 from jobtemplates.admin.job_console import STATUS_COLOURS
 from jobtemplates.models import Job
+from jobtemplates.services.jobs import job_output_write
 from tests.browser.chromium import INSTALL_HINT, chromium_page, chromium_path, not_blank
 from tests.factories import JobFactory, UserFactory
 from tests.jobtemplates.admin.conftest import JOBS, console_templates
@@ -88,3 +89,25 @@ def test_a_running_meta_jobs_page_follows_its_children_without_a_reload(live_ser
         polled = sum("/live/" in url for url in page.requested_urls())
         time.sleep(1.0)  # five polling intervals
         assert sum("/live/" in url for url in page.requested_urls()) == polled  # it stopped
+
+
+def test_a_running_jobs_log_follows_without_a_reload(live_server, stage):
+    assert chromium_path() is not None, INSTALL_HINT
+    job = JobFactory(template=stage["templates"]["noop"], running=True, progress=0.1)
+    job_output_write(
+        job=job, name="log", output_type="BLOB<'log'>", data="\n".join(f"step {n}" for n in range(300)).encode()
+    )
+    with chromium_page() as page:
+        page.call("Network.setCookie", name=settings.SESSION_COOKIE_NAME, value=stage["session"], url=live_server.url)
+        page.navigate(f"{live_server.url}{JOBS}/{job.pk}/change/")
+        log = "document.querySelector('[data-live=\"log\"]')"
+        page.wait_for(f"!!{log}", what="the log")
+        assert page.evaluate(f"{log}.textContent.split('\\n').at(-1)") == "step 299"
+        assert page.evaluate(f"{log}.scrollTop + {log}.clientHeight >= {log}.scrollHeight - 4")  # at its end
+
+        job_output_write(job=job, name="log", output_type="BLOB<'log'>", data=b"step 0\nstep 1\nfailing now")
+        Job.objects.filter(pk=job.pk).update(status="errored", progress=0.5, error_reason="ValueError: nope")
+        page.wait_for(f"{log}.textContent.endsWith('failing now')", what="the new log", timeout=10)
+        page.wait_for("document.querySelector('[data-live=\"status\"]').textContent === 'errored'", what="the status")
+        bar = f'document.querySelector(\'.job-progress[data-job="{job.pk}"] [data-live="percent"]\').textContent'
+        assert page.evaluate(bar) == "50%"

@@ -67,6 +67,10 @@
   }
 
   function start() {
+    const log = document.querySelector('[data-live="log"]');
+    if (log) {
+      log.scrollTop = log.scrollHeight; // the newest lines first in view
+    }
     const marker = document.querySelector("[data-job-live]");
     if (!marker) {
       return;
