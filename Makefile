@@ -2,15 +2,15 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
-HOST ?= 127.0.0.1
-PORT ?= 8000
-
 # The lock (requirements/constraints.txt): every install resolves the versions the suite runs with.
 CONSTRAINTS := requirements/constraints.txt
 # The suite in parallel, one pytest-xdist process per core (each with its own test database).
 PYTEST_ARGS ?= -n auto
 
-.PHONY: run test install install-dev serve check lint bench fuzz clean chromium constraints
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install install-dev serve check lint bench fuzz clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,7 @@ lint: install-dev
 # Rewrite the lock from the environment: after a deliberate upgrade (`$(BIN)/pip install -U <package>`, and the
 # exact pin in pyproject.toml's dev extra for a tool), once the suite passes. Its header, then `pip freeze`
 # without the project itself.
+.PHONY: constraints
 constraints: | $(BIN)/python
 	{ sed -n '/^#/!q;p' $(CONSTRAINTS); $(BIN)/python -m pip freeze --exclude-editable | grep -vi '^jobtemplate[-_]service=='; } \
 		> $(CONSTRAINTS).new
