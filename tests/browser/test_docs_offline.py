@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from rest_framework_simplejwt.tokens import AccessToken
 
-from tests.browser.chromium import INSTALL_HINT, chromium_page, chromium_path, not_blank
+from tools.chromium import INSTALL_HINT, chromium_page, chromium_path, not_blank
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.browser
