@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape, quoteattr
 from jobtemplates.graph_layout import EdgeSpec, GraphLayout, Rect, layered_layout
 
 NODE_MIN_WIDTH, NODE_HEIGHT = 160, 64
-LABEL_HEIGHT = 28
+LABEL_HEIGHT = 32
 MARGIN, TITLE_HEIGHT = 24, 30
 NODE_PADDING, LABEL_PADDING = 20, 10
 NAME_SIZE, SUBTITLE_SIZE, NOTE_SIZE, LABEL_SIZE = 12, 12, 10, 11

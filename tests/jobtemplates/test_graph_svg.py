@@ -93,9 +93,9 @@ def problems_of(layout: GraphLayout, arrows: list[Arrow]) -> list[str]:
     for index, (arrow, path) in enumerate(zip(arrows, layout.paths, strict=True)):
         source, target = layout.nodes[arrow.source], layout.nodes[arrow.target]
         (x0, y0), (x1, y1) = path[0], path[-1]
-        if not (x0 == source.right and source.y < y0 < source.bottom):
+        if not (abs(x0 - source.right) < 1e-6 and source.y < y0 < source.bottom):
             found.append(f"edge {index} does not leave {arrow.source}'s right side")
-        if not (x1 == target.x and target.y < y1 < target.bottom):
+        if not (abs(x1 - target.x) < 1e-6 and target.y < y1 < target.bottom):
             found.append(f"edge {index} does not enter {arrow.target}'s left side")
         for segment in segments(path):
             for name, rect in boxes.items():
