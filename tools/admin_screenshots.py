@@ -74,7 +74,7 @@ def _meta_job(page: Page, base: str, found: dict[str, str]) -> str | None:
 
 def _job(page: Page, base: str, found: dict[str, str]) -> str | None:
     meta_job = _meta_job(page, base, found)
-    child = _first_link(page, meta_job, "a.inlinechangelink") if meta_job else None
+    child = _first_link(page, meta_job, "a.inlineviewlink, a.inlinechangelink") if meta_job else None
     return child or _first_link(page, f"{base}/admin/jobtemplates/job/", FIRST_ROW)
 
 
