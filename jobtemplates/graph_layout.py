@@ -119,7 +119,9 @@ def layered_layout(
             spacing,
         )
         nodes, labels, paths = _routed(part, names, indexes, vertices, drawn)
-        rects = [*nodes.values(), *labels.values()]
+        # A long edge's dummy vertices may lie beyond every box: its path counts for the part's extent too.
+        points = [point for path in paths.values() for point in path]
+        rects = [*nodes.values(), *labels.values(), *(Rect(x, y, 0.0, 0.0) for x, y in points)]
         dx, dy = -min(rect.x for rect in rects), top - min(rect.y for rect in rects)
         for name, rect in nodes.items():
             result.nodes[name] = rect.moved(dx, dy)
@@ -128,6 +130,7 @@ def layered_layout(
             result.paths[index] = [(x + dx, y + dy) for x, y in paths[index]]
         top = max(rect.bottom for rect in rects) + dy + spacing.component_gap
     every = [*result.nodes.values(), *(rect for rect in result.labels if rect)]
+    every += [Rect(x, y, 0.0, 0.0) for path in result.paths for x, y in path]
     result.width = max((rect.right for rect in every), default=0.0)
     result.height = max((rect.bottom for rect in every), default=0.0)
     return result

@@ -90,7 +90,12 @@ def problems_of(layout: GraphLayout, arrows: list[Arrow]) -> list[str]:
     for (a, first), (b, second) in itertools.combinations(boxes.items(), 2):
         if overlap(first, second):
             found.append(f"{a} overlaps {b}")
+    for name, rect in boxes.items():
+        if rect.x < 0 or rect.y < 0 or rect.right > layout.width + 1e-6 or rect.bottom > layout.height + 1e-6:
+            found.append(f"{name} is outside the picture")
     for index, (arrow, path) in enumerate(zip(arrows, layout.paths, strict=True)):
+        if any(not (0 <= x <= layout.width + 1e-6 and 0 <= y <= layout.height + 1e-6) for x, y in path):
+            found.append(f"edge {index} leaves the picture")
         source, target = layout.nodes[arrow.source], layout.nodes[arrow.target]
         (x0, y0), (x1, y1) = path[0], path[-1]
         if not (abs(x0 - source.right) < 1e-6 and source.y < y0 < source.bottom):
@@ -124,6 +129,8 @@ def test_the_geometry_checks_see_overlaps_and_crossings():
     assert not enters(((0, 0), (20, 0)), Rect(5, 0, 10, 10))  # along its top
     assert not enters(((0, 5), (5, 5)), Rect(5, 0, 10, 10))  # up to its side
     crossing = GraphLayout(
+        width=60,
+        height=30,
         nodes={"a": Rect(0, 0, 10, 10), "b": Rect(50, 0, 10, 10), "c": Rect(0, 20, 10, 10), "d": Rect(50, 20, 10, 10)},
         labels=[None, None],
         paths=[[(10, 5), (50, 25)], [(10, 25), (50, 5)]],
