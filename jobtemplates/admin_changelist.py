@@ -25,6 +25,10 @@ def is_test_template() -> Q:
     return Q(executor_class__startswith=TEST_EXECUTOR_PREFIX)
 
 
+def _is_test_flag() -> Case:
+    return Case(When(is_test_template(), then=Value(True)), default=Value(False), output_field=BooleanField())
+
+
 class TemplateUseFilter(admin.SimpleListFilter):
     """``?use=real`` (every template but the test ones) or ``?use=test`` (only those); neither: all."""
 
@@ -63,19 +67,12 @@ class TemplateChangelistColumns:
     ]
 
     def get_queryset(self, request) -> QuerySet[JobTemplate]:
-        return (
-            super()  # type: ignore[misc]
-            .get_queryset(request)
-            .annotate(
-                is_test=Case(
-                    When(is_test_template(), then=Value(True)), default=Value(False), output_field=BooleanField()
-                )
-            )
-        )
+        return super().get_queryset(request).annotate(is_test=_is_test_flag())  # type: ignore[misc]
 
-    def get_ordering(self, request) -> list[str]:
-        # Real templates first, then the test ones; each by name, newest version first.
-        return ["is_test", "name", "-version"]
+    def get_ordering(self, request) -> list:
+        # Real templates first, then the test ones; each by name, newest version first. An expression, not
+        # the annotation's name: ModelAdmin orders the queryset before get_queryset can annotate it.
+        return [_is_test_flag().asc(), "name", "-version"]
 
     @admin.display(description="name", ordering="name")
     def name_column(self, obj: JobTemplate) -> str:
