@@ -255,13 +255,21 @@ class JobTemplateAdmin(TemplateAdminBase):
 
 @admin.register(WorkableTemplate)
 class WorkableTemplateAdmin(JobTemplateAdmin):
-    list_display = ["name_column", "version", "contract_column", "executor_column", "domain_column", "scope", is_active]
+    list_display = [
+        "name_column",
+        "version",
+        "contract_column",
+        "executor_column",
+        "domain_column",
+        "scope_column",
+        is_active,
+    ]
     list_filter = [TemplateUseFilter, "contract_name", "domain", "scope", SoftDeleteStateFilter]
 
 
 @admin.register(MetaTemplate)
 class MetaTemplateAdmin(JobTemplateAdmin):
-    list_display = ["name_column", "version", "contract_column", "domain_column", "scope", "created", is_active]
+    list_display = ["name_column", "version", "contract_column", "domain_column", "scope_column", "created", is_active]
     list_filter = ["contract_name", "domain", "scope", SoftDeleteStateFilter]
 
 

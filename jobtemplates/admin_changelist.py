@@ -61,7 +61,7 @@ class TemplateChangelistColumns:
         "kind",
         "contract_column",
         "domain_column",
-        "scope",
+        "scope_column",
         "created",
         is_active,
     ]
@@ -95,6 +95,11 @@ class TemplateChangelistColumns:
         if obj.domain is None:
             return "—"
         return format_html('<span title="{}">{}</span>', obj.domain.description, obj.domain.name)
+
+    @admin.display(description="scope", ordering="scope")
+    def scope_column(self, obj: JobTemplate) -> str:
+        """The scope's code (``public``, ``user``, ``project``); who that lets in, in the tooltip."""
+        return format_html('<span title="{}">{}</span>', obj.get_scope_display(), obj.scope)
 
     @admin.display(description="executor", ordering="executor_class")
     def executor_column(self, obj: JobTemplate) -> str:

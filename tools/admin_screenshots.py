@@ -1,10 +1,11 @@
 """Screenshots of the operations console of a running service, as a curator or an operator sees it.
 
 Signs in to the Django admin through its login form in a headless Chromium (tools/chromium.py) and saves
-a full-page PNG of each page docs/operations.md describes: the template changelist, a meta-template with
-its graph, a meta-job (its children's graph), a job (log, progress), the workers, and the API docs. Pages
-are found by following the admin's own links, so any installation will do; ``--demo-job`` first runs
-``train_and_predict`` on the demo datasets through the API so there are jobs to show.
+a PNG of each page docs/operations.md describes (the whole page; for the API docs, the window): the
+template changelist, a meta-template with its graph, a meta-job (its children), a job (log, progress),
+the workers, the nodes and the API docs. Pages are found by following the admin's own links, so any
+installation will do; ``--demo-job`` first runs ``train_and_predict`` on the demo datasets through the
+API so there are jobs to show.
 
     .venv/bin/python -m tools.admin_screenshots --url http://127.0.0.1:8000 --out var/screenshots \
         --username admin --password "$ADMIN_PASSWORD" [--demo-job]
@@ -38,13 +39,15 @@ DEMO_DATASET = "Name<Dataset<Domain<'Image Classification'>>>"
 
 @dataclass(frozen=True)
 class Shot:
-    """One screenshot: its file name, what it shows, how to find the page's URL (None: nothing to show)
-    and, optionally, what to wait for once the page has loaded (a JavaScript expression)."""
+    """One screenshot: its file name, what it shows, how to find the page's URL (None: nothing to show),
+    optionally what to wait for once the page has loaded (a JavaScript expression), and whether to take
+    the whole page or only the window (the API docs run to tens of thousands of pixels)."""
 
     name: str
     shows: str
     locate: Callable[[Page, str, dict[str, str]], str | None]
     ready: str = ""
+    full_page: bool = True
 
 
 def _first_link(page: Page, url: str, selector: str) -> str | None:
@@ -94,6 +97,7 @@ SHOTS = [
         "the API docs (Swagger UI, served offline)",
         _fixed("/v1/docs"),
         ready="!!document.querySelector('.swagger-ui .information-container .title')",
+        full_page=False,
     ),
 ]
 
@@ -111,7 +115,7 @@ def take_screenshots(page: Page, base: str, out: Path, *, found: dict[str, str])
             page.wait_for(shot.ready, what=f"{shot.name} to render")
         time.sleep(0.3)  # let late layout (fonts, the admin's own scripts) settle
         path = out / f"{number:02d}-{shot.name}.png"
-        path.write_bytes(page.screenshot_png(full_page=True))
+        path.write_bytes(page.screenshot_png(full_page=shot.full_page))
         lines.append(f"saved {path} — {shot.shows} ({url})")
     return lines
 

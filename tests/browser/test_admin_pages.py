@@ -32,7 +32,7 @@ HEADERS = """(() => {
 })()"""
 
 ROWS = """[...document.querySelectorAll('#result_list tbody tr')].map(row => ({
-    name: row.querySelector('.field-name_column a').textContent.trim(),
+    name: row.querySelector('.field-name_column a > span:first-child').textContent.trim(),
     test: !!row.querySelector('.template-test'),
 }))"""
 
