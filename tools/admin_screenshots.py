@@ -34,7 +34,7 @@ from tools.chromium import INSTALL_HINT, LoginFailed, Page, admin_login, chromiu
 
 FINAL = {"finished", "errored", "cancelled"}
 DEMO_TEMPLATE = "train_and_predict"
-DEMO_DATASET = "Name<Dataset<Domain<'Image Classification'>>>"
+DEMO_DATASET = "{kind}<Dataset<Domain<'Image Classification'>>>"
 
 
 @dataclass(frozen=True)
@@ -137,19 +137,26 @@ def _api(base: str, method: str, path: str, body: dict | None = None, token: str
         raise SystemExit(f"{method} {path}: {error.code} {error.read().decode(errors='replace')[:500]}") from error
 
 
+def _named(base: str, token: str, resource: str, name: str) -> list:
+    listing = {"expressions": [{"type": "exact", "field": "name", "value": name}]}
+    return _api(base, "POST", f"/v1/{resource}/list", listing, token)  # type: ignore[return-value]
+
+
 def demo_job(base: str, *, username: str, password: str, timeout: float) -> str:
     """Create a ``train_and_predict`` job on the demo datasets (``digits``, ``digits-test``; ``make run``
-    seeds them) and wait for it to end; its pk."""
+    seeds them) and wait up to ``timeout`` seconds for it to end; its pk."""
     token = _api(base, "POST", "/v1/auth/obtain", {"username": username, "password": password})["access"]
-    listing = {"expressions": [{"type": "exact", "field": "name", "value": DEMO_TEMPLATE}]}
-    templates = _api(base, "POST", "/v1/job-templates/list", listing, token)
-    if not templates:
-        raise SystemExit(f"no template named {DEMO_TEMPLATE!r} (make run imports templates/)")
+    templates = _named(base, token, "job-templates", DEMO_TEMPLATE)
+    datasets = {name: _named(base, token, "datasets", name) for name in ("digits", "digits-test")}
+    if not templates or not all(datasets.values()):
+        raise SystemExit(f"{DEMO_TEMPLATE} or the demo datasets are missing (make run imports and seeds them)")
     template = max(templates, key=lambda row: row["version"])
+    train_on = max(datasets["digits"], key=lambda row: row["version"])
     body = {
         "input_values": {
-            "train:dataset": {"value": "digits v1", "type": DEMO_DATASET},
-            "predict:dataset": {"value": "digits-test v1", "type": DEMO_DATASET},
+            # train:dataset takes a PK only; predict:dataset a name too.
+            "train:dataset": {"value": train_on["pk"], "type": DEMO_DATASET.format(kind="PK")},
+            "predict:dataset": {"value": "digits-test v1", "type": DEMO_DATASET.format(kind="Name")},
         },
         "description": "demo job for the screenshots (tools/admin_screenshots.py)",
     }

@@ -10,8 +10,10 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
+from contracts.models import Domain, Licence
+from jobtemplates.models import Job
 from tests.browser.conftest import PASSWORD
-from tests.factories import JobFactory
+from tests.factories import DatasetFactory, JobFactory
 from tools import admin_screenshots
 from tools.chromium import INSTALL_HINT, chromium_path, not_blank
 
@@ -54,3 +56,17 @@ def test_a_wrong_password_stops_before_any_screenshot(live_server, shipped, tmp_
     assert admin_screenshots.main(arguments) == 1
     assert "login as 'root' failed" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_demo_job_is_made_through_the_api(live_server, shipped, capsys):
+    """--demo-job: train_and_predict on the demo datasets, by their pk and name (no worker here: it stays
+    created, and the tool goes on after its timeout)."""
+    ic, licence = Domain.objects.get(name="ic"), Licence.objects.first()
+    digits = DatasetFactory(name="digits", domain=ic, licence=licence, is_public=True)
+    DatasetFactory(name="digits-test", domain=ic, licence=licence, is_public=True)
+    pk = admin_screenshots.demo_job(live_server.url, username="root", password=PASSWORD, timeout=0)
+    job = Job.objects.get(pk=pk)
+    assert job.template == shipped["train_and_predict"] and job.creator == shipped["admin"]
+    assert job.input_values["train:dataset"]["value"] == digits.pk
+    assert job.input_values["predict:dataset"]["value"] == "digits-test v1"
+    assert f"demo job {pk}: created" in capsys.readouterr().out
