@@ -26,6 +26,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as a file: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -123,7 +124,7 @@ def take_screenshots(page: Page, base: str, out: Path, *, found: dict[str, str])
 # --- a demo job, through the API ---------------------------------------------------------------------
 
 
-def _api(base: str, method: str, path: str, body: dict | None = None, token: str = "") -> dict | list:
+def _api(base: str, method: str, path: str, body: dict | None = None, token: str = "") -> Any:
     request = urllib.request.Request(
         f"{base}{path}",
         method=method,
@@ -139,7 +140,7 @@ def _api(base: str, method: str, path: str, body: dict | None = None, token: str
 
 def _named(base: str, token: str, resource: str, name: str) -> list:
     listing = {"expressions": [{"type": "exact", "field": "name", "value": name}]}
-    return _api(base, "POST", f"/v1/{resource}/list", listing, token)  # type: ignore[return-value]
+    return _api(base, "POST", f"/v1/{resource}/list", listing, token)
 
 
 def demo_job(base: str, *, username: str, password: str, timeout: float) -> str:
