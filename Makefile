@@ -10,7 +10,7 @@ PYTEST_ARGS ?= -n auto
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev serve check lint bench fuzz clean chromium
+.PHONY: run test install install-dev serve check lint bench fuzz clean chromium screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,13 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 		(apt-get install -y -q chromium >/dev/null 2>&1 && echo "installed chromium for the browser tests") || \
 		echo "chromium is missing and could not be installed (apt-get install chromium): tests/browser will fail"
+
+# Screenshots of the admin console of a running service (docs/operations.md), with an admin's login
+# (ADMIN_USERNAME, ADMIN_PASSWORD); SCREENSHOTS_ARGS=--demo-job first runs train_and_predict so there are jobs.
+SCREENSHOTS_URL ?= http://$(HOST):$(PORT)
+SCREENSHOTS_DIR ?= var/screenshots
+screenshots: install-dev chromium
+	$(BIN)/python -m tools.admin_screenshots --url $(SCREENSHOTS_URL) --out $(SCREENSHOTS_DIR) $(SCREENSHOTS_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

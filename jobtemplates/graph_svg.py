@@ -1,4 +1,9 @@
-"""A meta-template's graph as an SVG picture: layered left to right, no external renderer needed."""
+"""A meta-template's graph as an SVG picture: layered left to right (jobtemplates.graph_layout), drawn here.
+
+Each box is as wide as its text (estimated from the font's character widths, since the server has no font
+to measure with), each edge label takes a box of its own in the layout, and edges are polylines that
+neither cross nor pass through a box for the graphs meta-templates have (tests/jobtemplates/test_graph_svg.py).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
-NODE_WIDTH, NODE_HEIGHT = 220, 64
-LAYER_GAP, ROW_GAP, MARGIN = 120, 40, 24
-# Boxes widen to fit their text (about 7 px per character at 12 px sans-serif), up to a limit past
-# which text is clipped; the full text is always in the box's <title> (a tooltip).
-CHAR_WIDTH, MAX_TEXT = 7, 80
+from jobtemplates.graph_layout import EdgeSpec, GraphLayout, Rect, layered_layout
+
+NODE_MIN_WIDTH, NODE_HEIGHT = 160, 64
+LABEL_HEIGHT = 32
+MARGIN, TITLE_HEIGHT = 24, 30
+NODE_PADDING, LABEL_PADDING = 20, 10
+NAME_SIZE, SUBTITLE_SIZE, NOTE_SIZE, LABEL_SIZE = 12, 12, 10, 11
+# Past this many characters a text is clipped; the full text is always in the box's <title> (a tooltip).
+MAX_TEXT = 80
+
+# Character widths in em of DejaVu Sans, the widest of the usual sans-serif fonts (what Debian's browsers
+# use for "sans-serif"), so estimated boxes are never narrower than the text they hold; bold is wider still.
+_NARROW = set("fijlrtI.,:;'!|()[]{} ")
+_WIDE = set("mwMW@%")
+BOLD_FACTOR = 1.12
 
 
 @dataclass(frozen=True)
@@ -41,18 +56,41 @@ class Arrow:
     label: str
 
 
-def layers(names: Sequence[str], arrows: Sequence[Arrow]) -> dict[str, int]:
-    """Each node's layer: the length of the longest path reaching it (graphs here are acyclic)."""
-    layer = dict.fromkeys(names, 0)
-    for _ in range(len(names)):
-        changed = False
-        for arrow in arrows:
-            if arrow.source in layer and arrow.target in layer and layer[arrow.target] <= layer[arrow.source]:
-                layer[arrow.target] = layer[arrow.source] + 1
-                changed = True
-        if not changed:
-            break
-    return layer
+def text_width(text: str, size: float, *, bold: bool = False) -> float:
+    """An upper estimate of the width of ``text`` set in a sans-serif font of ``size`` px."""
+    ems = 0.0
+    for character in text:
+        if character in _NARROW:
+            ems += 0.36
+        elif character in _WIDE:
+            ems += 0.98
+        elif character.isupper() or character in "→_~<>=+#&":
+            ems += 0.78
+        else:
+            ems += 0.64
+    return ems * size * (BOLD_FACTOR if bold else 1.0)
+
+
+def box_size(box: Box) -> tuple[float, float]:
+    """How large a box must be to hold its three lines of text."""
+    widest = max(
+        text_width(_clip(box.name), NAME_SIZE, bold=True),
+        text_width(_clip(box.subtitle), SUBTITLE_SIZE),
+        text_width(_clip(box.note), NOTE_SIZE),
+    )
+    return max(NODE_MIN_WIDTH, widest + NODE_PADDING), NODE_HEIGHT
+
+
+def label_size(arrow: Arrow) -> tuple[float, float]:
+    return text_width(_clip(arrow.label), LABEL_SIZE) + LABEL_PADDING, LABEL_HEIGHT
+
+
+def graph_geometry(boxes: Sequence[Box], arrows: Sequence[Arrow]) -> GraphLayout:
+    """Where every box, edge label and edge of the picture goes (before the margin and title)."""
+    return layered_layout(
+        {box.name: box_size(box) for box in boxes},
+        [EdgeSpec(arrow.source, arrow.target, label_size(arrow)) for arrow in arrows],
+    )
 
 
 def graph_svg(
@@ -63,22 +101,11 @@ def graph_svg(
     decorations: Mapping[str, NodeDecoration] | None = None,
 ) -> str:
     """The picture; ``decorations`` (node name → colours, link, status) restyles nodes, each drawn as
-    ``<g data-node="name" data-status="…">`` so that a page script can restyle it later."""
-    longest = max((len(_clip(text)) for box in boxes for text in (box.name, box.subtitle, box.note)), default=0)
-    node_width = max(NODE_WIDTH, CHAR_WIDTH * longest + 20)
-    layer_of = layers([box.name for box in boxes], arrows)
-    rows: dict[int, int] = {}
-    position: dict[str, tuple[int, int]] = {}
-    for box in boxes:
-        column = layer_of[box.name]
-        row = rows.get(column, 0)
-        rows[column] = row + 1
-        position[box.name] = (
-            MARGIN + column * (node_width + LAYER_GAP),
-            MARGIN + 30 + row * (NODE_HEIGHT + ROW_GAP),
-        )
-    width = MARGIN * 2 + (max(layer_of.values(), default=0) + 1) * (node_width + LAYER_GAP) - LAYER_GAP
-    height = MARGIN * 2 + 30 + max(rows.values(), default=1) * (NODE_HEIGHT + ROW_GAP) - ROW_GAP
+    ``<g class="node" data-node="name" data-status="…">`` so that a page script can restyle it later."""
+    layout = graph_geometry(boxes, arrows)
+    left, top = MARGIN, MARGIN + TITLE_HEIGHT
+    width = round(max(layout.width, text_width(title, 14, bold=True)) + 2 * MARGIN)
+    height = round(layout.height + top + MARGIN)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
@@ -86,46 +113,46 @@ def graph_svg(
         'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#555"/></marker></defs>',
         f'<text x="{MARGIN}" y="{MARGIN + 4}" font-size="14" font-weight="bold">{escape(title)}</text>',
     ]
-    for arrow in arrows:
-        if arrow.source not in position or arrow.target not in position:
+    for arrow, path, label in zip(arrows, layout.paths, layout.labels, strict=True):
+        if not path or label is None:
             continue
-        (x1, y1), (x2, y2) = position[arrow.source], position[arrow.target]
-        start = (x1 + node_width, y1 + NODE_HEIGHT / 2)
-        end = (x2, y2 + NODE_HEIGHT / 2)
-        bend = max(40, (end[0] - start[0]) / 2)
+        points = " ".join(f"{x + left:.1f},{y + top:.1f}" for x, y in path)
         parts.append(
-            f'<path d="M {start[0]} {start[1]} C {start[0] + bend} {start[1]}, {end[0] - bend} {end[1]}, '
-            f'{end[0]} {end[1]}" fill="none" stroke="#555" stroke-width="1.5" marker-end="url(#arrow)"/>'
-        )
-        parts.append(
-            f'<text x="{(start[0] + end[0]) / 2}" y="{(start[1] + end[1]) / 2 - 6}" text-anchor="middle" '
-            f'fill="#333">{escape(arrow.label)}</text>'
+            f'<g class="edge"><polyline points="{points}" fill="none" stroke="#555" stroke-width="1.5" '
+            'stroke-linejoin="round" marker-end="url(#arrow)"/>'
+            # The line runs through the middle of the label's box; the text sits just above it.
+            f'<text x="{label.x + left + label.width / 2:.1f}" y="{label.y + top + label.height / 2 - 4:.1f}" '
+            f'text-anchor="middle" font-size="{LABEL_SIZE}" fill="#333">{escape(_clip(arrow.label))}</text></g>'
         )
     for box in boxes:
-        x, y = position[box.name]
         look = (decorations or {}).get(box.name, PLAIN)
-        status = f" ({look.status})" if look.status else ""
-        node = (
-            f"<g data-node={quoteattr(box.name)} data-status={quoteattr(look.status)}>"
-            f"<title>{escape(box.name)}: {escape(box.subtitle)}{escape(status)}</title>"
-            f'<rect x="{x}" y="{y}" width="{node_width}" height="{NODE_HEIGHT}" rx="8" fill={quoteattr(look.fill)} '
-            f"stroke={quoteattr(look.stroke)}/>"
-            f'<text x="{x + 10}" y="{y + 20}" font-weight="bold">{escape(_clip(box.name))}</text>'
-            f'<text x="{x + 10}" y="{y + 38}" fill="#333">{escape(_clip(box.subtitle))}</text>'
-            f'<text x="{x + 10}" y="{y + 54}" fill="#777" font-size="10">{escape(_clip(box.note))}</text></g>'
-        )
+        node = _box_svg(box, layout.nodes[box.name].moved(left, top), look)
         parts.append(f"<a href={quoteattr(look.href)}>{node}</a>" if look.href else node)
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def _box_svg(box: Box, rect: Rect, look: NodeDecoration = PLAIN) -> str:
+    x, y = rect.x, rect.y
+    status = f" ({look.status})" if look.status else ""
+    return (
+        f'<g class="node" data-node={quoteattr(box.name)} data-status={quoteattr(look.status)}>'
+        f"<title>{escape(box.name)}: {escape(box.subtitle)}{escape(status)}</title>"
+        f'<rect x="{x:.1f}" y="{y:.1f}" width="{rect.width:.1f}" height="{rect.height:.1f}" rx="8" '
+        f"fill={quoteattr(look.fill)} stroke={quoteattr(look.stroke)}/>"
+        f'<text x="{x + 10:.1f}" y="{y + 20:.1f}" font-weight="bold">{escape(_clip(box.name))}</text>'
+        f'<text x="{x + 10:.1f}" y="{y + 38:.1f}" fill="#333">{escape(_clip(box.subtitle))}</text>'
+        f'<text x="{x + 10:.1f}" y="{y + 54:.1f}" fill="#777" font-size="{NOTE_SIZE}">'
+        f"{escape(_clip(box.note))}</text></g>"
+    )
 
 
 def _clip(text: str, limit: int = MAX_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def render_graph_svg(template, *, decorations: Mapping[str, NodeDecoration] | None = None) -> str:
-    """The picture of a stored meta-template (nodes and dependencies prefetched or queried);
-    ``decorations`` as for :func:`graph_svg`."""
+def template_graph(template) -> tuple[list[Box], list[Arrow]]:
+    """The boxes and arrows of a stored meta-template (nodes and dependencies prefetched or queried)."""
     boxes = [
         Box(
             name=node.name,
@@ -138,4 +165,11 @@ def render_graph_svg(template, *, decorations: Mapping[str, NodeDecoration] | No
         Arrow(source=d.from_node, target=d.to_node, label=f"{d.from_output} → {d.to_input}")
         for d in template.dependency_list()
     ]
+    return boxes, arrows
+
+
+def render_graph_svg(template, *, decorations: Mapping[str, NodeDecoration] | None = None) -> str:
+    """The picture of a stored meta-template (nodes and dependencies prefetched or queried);
+    ``decorations`` as for :func:`graph_svg`."""
+    boxes, arrows = template_graph(template)
     return graph_svg(boxes, arrows, title=f"{template.name} v{template.version}", decorations=decorations)

@@ -20,6 +20,7 @@ from django.utils.safestring import mark_safe
 
 from config.admin_base import ReadOnlyInline, SoftDeleteStateFilter, is_active
 from config.errors import ApplicationError
+from jobtemplates.admin_changelist import TemplateChangelistColumns, TemplateUseFilter
 from jobtemplates.graph_svg import render_graph_svg
 from jobtemplates.models import (
     JobTemplate,
@@ -105,22 +106,12 @@ def export_templates(modeladmin, request, queryset):
     return response
 
 
-class TemplateAdminBase(admin.ModelAdmin):
-    list_display = [
-        "name",
-        "version",
-        "kind",
-        "contract_name",
-        "domain",
-        "scope",
-        "creator",
-        "creation_time",
-        is_active,
-    ]
-    list_filter = ["kind", "contract_name", "domain", "scope", SoftDeleteStateFilter]
+class TemplateAdminBase(TemplateChangelistColumns, admin.ModelAdmin):
+    # list_display, the order (real templates first) and the columns: TemplateChangelistColumns.
+    list_filter = ["kind", TemplateUseFilter, "contract_name", "domain", "scope", SoftDeleteStateFilter]
     search_fields = ["name", "description", "contract", "executor_class"]
     actions = [soft_delete_templates, reinstate_templates, export_templates]
-    list_select_related = ["domain", "creator"]
+    list_select_related = ["domain"]
     change_list_template = "admin/jobtemplates/template_change_list.html"
     base_fields = [
         "kind",
@@ -259,11 +250,19 @@ class JobTemplateAdmin(TemplateAdminBase):
 
 @admin.register(WorkableTemplate)
 class WorkableTemplateAdmin(JobTemplateAdmin):
-    list_display = ["name", "version", "contract_name", "executor_class", "domain", "scope", is_active]
-    list_filter = ["contract_name", "domain", "scope", SoftDeleteStateFilter]
+    list_display = [
+        "name_column",
+        "version",
+        "contract_column",
+        "executor_column",
+        "domain_column",
+        "scope_column",
+        is_active,
+    ]
+    list_filter = [TemplateUseFilter, "contract_name", "domain", "scope", SoftDeleteStateFilter]
 
 
 @admin.register(MetaTemplate)
 class MetaTemplateAdmin(JobTemplateAdmin):
-    list_display = ["name", "version", "contract_name", "domain", "scope", is_active]
+    list_display = ["name_column", "version", "contract_column", "domain_column", "scope_column", "created", is_active]
     list_filter = ["contract_name", "domain", "scope", SoftDeleteStateFilter]

@@ -14,13 +14,15 @@ from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
+from django.utils.html import escape
 
 from contracts.models import Domain
+from jobtemplates.admin_changelist import is_test_template
 from jobtemplates.models import Job, JobOutput, JobTemplate
 from jobtemplates.services.jobs import job_output_write
 from jobtemplates.services.templates import template_export, template_import
 from tests.factories import JobFactory, UserFactory
-from tests.jobtemplates.conftest import meta_body
+from tests.jobtemplates.conftest import REPO, load_template, meta_body
 
 pytestmark = pytest.mark.django_db
 
@@ -61,6 +63,15 @@ def templates(train_predict, import_body, ufdl_bodies, user) -> dict[str, JobTem
     return made
 
 
+@pytest.fixture
+def test_templates(import_body) -> list[str]:
+    """The built-in test templates (templates/builtin), by name."""
+    names = ["fail", "noop", "sleep_predict", "sleep_train", "stubborn"]
+    for name in names:
+        import_body(load_template(REPO / "templates" / "builtin" / f"{name}.json"))
+    return names
+
+
 def listed(response) -> list[str]:
     assert response.status_code == 200, response.content[:500]
     return sorted(template.name for template in response.context["cl"].result_list)
@@ -83,7 +94,7 @@ class TestChangelist:
         response = browser.get(f"{ADMIN}/jobtemplate/")
         assert listed(response) == sorted(t.name for t in templates.values())
         titles = [spec.title for spec in response.context["cl"].filter_specs]
-        assert titles == ["kind", "contract name", "domain", "scope", "state"]
+        assert titles == ["kind", "use", "contract name", "domain", "scope", "state"]
         assert "Import a template" in page_text(response)
 
     def test_filters(self, browser, templates):
@@ -101,6 +112,41 @@ class TestChangelist:
             assert listed(browser.get(f"{ADMIN}/jobtemplate/?{query}")) == expected, query
         active = listed(browser.get(f"{ADMIN}/jobtemplate/?state=active"))
         assert "retired_train" not in active and len(active) == len(templates) - 1
+
+    def test_real_templates_come_before_test_ones(self, browser, templates, test_templates):
+        listed_in = {}
+        for section, kinds in (("jobtemplate", ["workable", "meta"]), ("workabletemplate", ["workable"])):
+            names = listed_in[section] = [
+                template.name for template in browser.get(f"{ADMIN}/{section}/").context["cl"].result_list
+            ]
+            shown = JobTemplate.objects.filter(kind__in=kinds).order_by("name", "-version")
+            real = list(shown.exclude(is_test_template()).values_list("name", flat=True))
+            tests = list(shown.filter(is_test_template()).values_list("name", flat=True))
+            assert sorted(tests) == sorted(test_templates) and real
+            assert names == real + tests, section  # each part by name (the database's collation)
+        html = page_text(browser.get(f"{ADMIN}/jobtemplate/"))
+        assert html.count('class="template-test"') == len(test_templates)
+        # A column a curator sorts by replaces the order (o=1: the name, after the checkbox): test templates
+        # then come among the others.
+        by_name = [template.name for template in browser.get(f"{ADMIN}/jobtemplate/?o=1").context["cl"].result_list]
+        everything = JobTemplate.objects.order_by("name", "-pk")
+        assert by_name == list(everything.values_list("name", flat=True)) != listed_in["jobtemplate"]
+
+    def test_the_use_filter_leaves_out_or_picks_the_test_templates(self, browser, templates, test_templates):
+        real = listed(browser.get(f"{ADMIN}/jobtemplate/?use=real"))
+        assert real == sorted(t.name for t in templates.values())
+        assert listed(browser.get(f"{ADMIN}/jobtemplate/?use=test")) == sorted(test_templates)
+        assert listed(browser.get(f"{ADMIN}/workabletemplate/?use=test")) == sorted(test_templates)
+
+    def test_the_columns_are_compact_with_their_full_text_in_tooltips(self, browser, templates):
+        html = page_text(browser.get(f"{ADMIN}/jobtemplate/"))
+        od_predict = templates["od_predict"]
+        assert f'<span title="{escape(od_predict.contract)}">Predict</span>' in html
+        assert '<span title="Object Detection">od</span>' in html
+        assert "tensorflow_<wbr>objectdetection_<wbr>1.<wbr>14-<wbr>predict" in html  # wraps at separators
+        workable = page_text(browser.get(f"{ADMIN}/workabletemplate/"))
+        executor = od_predict.executor_class
+        assert f'<span title="{executor}">{executor.rsplit(".", 1)[1]}</span>' in workable
 
     def test_search(self, browser, templates):
         assert listed(browser.get(f"{ADMIN}/jobtemplate/", {"q": "objectdetection"})) == [

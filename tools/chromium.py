@@ -1,5 +1,6 @@
 """A headless Chromium driven over the DevTools protocol (a websocket: no WebDriver, no Node), for
-tests that must see what a browser renders: pages loaded, scripts run, clicks, screenshots."""
+tests that must see what a browser renders (tests/browser) and for tools/admin_screenshots.py: pages
+loaded, scripts run, clicks, screenshots, an admin login."""
 
 from __future__ import annotations
 
@@ -70,12 +71,41 @@ class Page:
     def navigate(self, url: str) -> None:
         self.call("Page.navigate", url=url)
 
+    def open(self, url: str, *, timeout: float = 30.0) -> None:
+        """Navigate to ``url`` and wait until the new document has loaded."""
+        self.navigating(f"location.href = {json.dumps(url)}", timeout=timeout)
+
+    def navigating(self, action: str, *, timeout: float = 30.0) -> None:
+        """Run a script that leaves the page (a form submit, a link click) and wait for the next page to load.
+
+        The old document is marked first: until the mark is gone, a "complete" document is still the old one.
+        """
+        self.evaluate("window.__leaving = true")
+        self.evaluate(f"setTimeout(() => {{ {action}; }}, 0)")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.evaluate("!window.__leaving && document.readyState === 'complete'"):
+                    return
+            except RuntimeError:
+                pass  # the old document's context went away while the script ran
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for the page after {action}")
+
+    def screenshot_png(self, *, full_page: bool = False) -> bytes:
+        """The viewport (or the whole page, as tall as its content) as PNG bytes."""
+        if not full_page:
+            return base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"])
+        size = self.call("Page.getLayoutMetrics")["cssContentSize"]
+        clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True, clip=clip)["data"]
+        return base64.b64decode(data)
+
     def screenshot(self):
         """The viewport as a Pillow image."""
         from PIL import Image
 
-        data = self.call("Page.captureScreenshot", format="png")["data"]
-        return Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
+        return Image.open(io.BytesIO(self.screenshot_png())).convert("RGB")
 
     def requested_urls(self) -> list[str]:
         """Every URL the page asked for since Network.enable (events read so far)."""
@@ -85,6 +115,24 @@ class Page:
             for event in self.events
             if event.get("method") == "Network.requestWillBeSent"
         ]
+
+
+class LoginFailed(RuntimeError):
+    pass
+
+
+def admin_login(page: Page, base_url: str, *, username: str, password: str) -> None:
+    """Sign in to the Django admin at ``base_url`` through its login form (as a person would)."""
+    page.open(f"{base_url.rstrip('/')}/admin/login/?next=/admin/")
+    page.navigating(
+        "const form = document.querySelector('#login-form');"
+        f"form.querySelector('#id_username').value = {json.dumps(username)};"
+        f"form.querySelector('#id_password').value = {json.dumps(password)};"
+        "form.submit()"
+    )
+    if page.evaluate("!!document.querySelector('#login-form')"):
+        shown = page.evaluate("(document.querySelector('.errornote') || {}).textContent || ''").strip()
+        raise LoginFailed(f"the admin login as {username!r} failed: {shown or 'still on the login page'}")
 
 
 @contextmanager
