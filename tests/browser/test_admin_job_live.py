@@ -18,7 +18,7 @@ from jobtemplates.admin import job_console
 from jobtemplates.admin.job_console import STATUS_COLOURS
 from jobtemplates.models import Job
 from jobtemplates.services.jobs import job_output_write
-from tests.browser.chromium import INSTALL_HINT, chromium_page, chromium_path, not_blank
+from tools.chromium import INSTALL_HINT, chromium_page, chromium_path, not_blank
 from tests.factories import JobFactory, UserFactory
 from tests.jobtemplates.admin.conftest import JOBS, console_templates
 

@@ -94,7 +94,7 @@ class TestLog:
 class TestGraph:
     def node(self, html: str, name: str) -> str:
         """The SVG of the node (with its link, if any)."""
-        match = re.search(rf'(<a href="[^"]*">)?<g data-node="{name}"[^>]*>.*?</g>', html, re.S)
+        match = re.search(rf'(<a href="[^"]*">)?<g class="node" data-node="{name}"[^>]*>.*?</g>', html, re.S)
         assert match, name
         return match.group(0)
 
