@@ -128,7 +128,7 @@ def _bool_param(raw: str | None, name: str) -> bool:
     raise MalformedRequest(problems=[Problem(path=f"query.{name}", code="wrong_type", message="must be true or false")])
 
 
-class SoftDeleteMixin:
+class SoftDeleteMixin(viewsets.GenericViewSet):
     """``DELETE {pk}`` (soft), ``DELETE {pk}/hard`` and ``DELETE|POST {pk}/reinstate``.
 
     Override ``perform_soft_delete`` / ``perform_hard_delete`` / ``perform_reinstate`` to call a
