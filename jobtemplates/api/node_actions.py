@@ -253,7 +253,7 @@ class NodeJobActionsMixin(viewsets.GenericViewSet):
         return Response(added_output_representation(output, creator=request.user.pk))
 
 
-def added_output_representation(output: JobOutput, *, creator: int) -> dict[str, Any]:
+def added_output_representation(output: JobOutput, *, creator: int | None) -> dict[str, Any]:
     """UFDL's answer to adding an output (``creator``: the user who uploaded it, which we do not
     store), then ours (``size``, ``source``), as ``…/info`` shows them."""
     info = output_info(output)
