@@ -88,7 +88,7 @@ class Claim:
     """A worker's hold on a running job (``job``: the row as the claim returned it, when it did)."""
 
     job_id: int
-    token: uuid.UUID
+    token: uuid.UUID | None  # None: a node's run (a node holds its job by the node, not by a token)
     attempt: int
     job: Job | None = field(default=None, compare=False, repr=False)
 
