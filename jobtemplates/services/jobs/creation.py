@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Model
 
 from config.errors import Conflict
-from jobtemplates.models import Job, JobTemplate, TemplateScope
+from jobtemplates.models import IdempotencyKey, Job, JobTemplate, TemplateScope
 from jobtemplates.services.jobs.enqueueing import job_route, job_send_after_commit, job_sent_on_insert
 from jobtemplates.services.jobs.inserting import Dependents, insert_with_dependents
 from jobtemplates.services.jobs.metajobs import meta_job_start
@@ -78,7 +77,7 @@ def job_create(*, template: JobTemplate, body: Any, creator, dry_run: bool = Fal
 
 
 def job_create_with_children(
-    *, template: JobTemplate, body: Any, creator, dry_run: bool = False, with_row: Model | None = None
+    *, template: JobTemplate, body: Any, creator, dry_run: bool = False, with_row: IdempotencyKey | None = None
 ) -> JobCreation:
     """``job_create``, also saying which children (of a meta-job) it created, so the answer needs no re-read.
 
