@@ -391,11 +391,11 @@ def dataset_archive(*, dataset: Dataset, archive_format: str = "zip") -> IO[byte
         else:
             with tarfile.open(fileobj=archive, mode="w:gz") as tar_file:
                 for datafile in files:
-                    info = tarfile.TarInfo(datafile.filename)
-                    info.size = datafile.size
-                    info.mtime = int(datafile.creation_time.timestamp())
+                    tar_info = tarfile.TarInfo(datafile.filename)
+                    tar_info.size = datafile.size
+                    tar_info.mtime = int(datafile.creation_time.timestamp())
                     with datafile.file.open("rb") as source:
-                        tar_file.addfile(info, source)
+                        tar_file.addfile(tar_info, source)
         archive.seek(0)
     except BaseException:
         archive.close()
