@@ -15,9 +15,8 @@ from django.db.models import Model
 
 def model_tables(models: Iterable[type[Model]]) -> list[str]:
     """The tables behind ``models`` (a proxy's is its concrete model's; unmanaged ones are left out), sorted."""
-    return sorted(
-        {model._meta.concrete_model._meta.db_table for model in models if model._meta.concrete_model._meta.managed}
-    )
+    concrete = [model._meta.concrete_model or model for model in models]  # (never None for a model class)
+    return sorted({model._meta.db_table for model in concrete if model._meta.managed})
 
 
 def tables_analyse(*, models: Iterable[type[Model]], using: str = DEFAULT_DB_ALIAS) -> list[str]:

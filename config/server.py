@@ -23,6 +23,7 @@ import os
 import sys
 import threading
 import time
+from typing import Any
 
 logger = logging.getLogger("config.server")
 
@@ -71,8 +72,10 @@ def wait_for_requests(timeout: float) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     from daphne.cli import CommandLineInterface  # installs daphne's asyncio reactor
-    from twisted.internet import reactor
+    from twisted.internet import reactor as installed_reactor
 
+    # A zope.interface provider (IReactorCore), which mypy reads only with the mypy-zope plugin.
+    reactor: Any = installed_reactor
     timeout = graceful_timeout()
     reactor.addSystemEventTrigger("before", "shutdown", stop_requests_after, timeout)
     status: int | str | None = 0

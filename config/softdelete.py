@@ -7,6 +7,8 @@ anything references it.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django.db import IntegrityError, models, transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
@@ -34,7 +36,10 @@ class SoftDeleteModel(models.Model):
         return self.deletion_time is None
 
 
-def soft_delete(*, instance: SoftDeleteModel) -> SoftDeleteModel:
+Row = TypeVar("Row", bound=SoftDeleteModel)
+
+
+def soft_delete(*, instance: Row) -> Row:
     """Mark ``instance`` deleted now; deleting a deleted row changes nothing."""
     if instance.deletion_time is None:
         now = timezone.now()
@@ -43,7 +48,7 @@ def soft_delete(*, instance: SoftDeleteModel) -> SoftDeleteModel:
     return instance
 
 
-def reinstate(*, instance: SoftDeleteModel) -> SoftDeleteModel:
+def reinstate(*, instance: Row) -> Row:
     """Clear ``deletion_time``; a uniqueness clash with an active row is a 409 naming the conflict."""
     if instance.deletion_time is not None:
         try:

@@ -55,7 +55,8 @@ def _token(scope) -> str | None:
 def _user_for_token(token: str):
     authentication = JWTAuthentication()
     try:
-        return authentication.get_user(authentication.get_validated_token(token))
+        # simplejwt's stubs say bytes; it takes the header's text as well (str | bytes).
+        return authentication.get_user(authentication.get_validated_token(token))  # type: ignore[arg-type]
     except (InvalidToken, TokenError, AuthenticationFailed):
         return AnonymousUser()
 

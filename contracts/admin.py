@@ -3,6 +3,8 @@ pretrained models). Job types and contracts are registered with the registry lis
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 from django.db import models
@@ -19,7 +21,7 @@ from contracts.models import (
 )
 
 # A URL typed without a scheme means https (Django 6's default; silences its deprecation warning).
-URL_FIELDS_ASSUME_HTTPS = {models.URLField: {"assume_scheme": "https"}}
+URL_FIELDS_ASSUME_HTTPS: dict[type[models.Field], dict[str, Any]] = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(Domain)

@@ -64,7 +64,12 @@ class WorkerReporter:
 
     def beat(self) -> bool:
         """Mark the worker alive now; report everything when the registry has no row for it."""
-        return self._safely("heartbeat", lambda: worker_beat(name=self.name) or self._write_report())
+
+        def beat_or_report() -> None:
+            if not worker_beat(name=self.name):
+                self._write_report()
+
+        return self._safely("heartbeat", beat_or_report)
 
     def stopped(self) -> bool:
         """Stop the heartbeat thread, then record that the worker stopped."""

@@ -40,7 +40,8 @@ def outputs_of_content(outputs: QuerySet, type_: NamedType) -> QuerySet:
     from jobtemplates.models import JobOutput
 
     content = type_.args[0]
-    content_class = content.type_class  # never a literal: JobOutput's parameter refuses literals
+    assert isinstance(content, NamedType)  # never a literal: JobOutput's parameter refuses literals
+    content_class = content.type_class
     candidates = [name for name, cls in TYPE_CLASSES.items() if content_class.name in cls.ancestors]
     by_name = any_of(Q(type=name) | Q(type__startswith=f"{name}<") for name in candidates)
     stored_types = JobOutput.objects.filter(by_name).order_by().values_list("type", flat=True).distinct()

@@ -12,6 +12,7 @@ from django.db.models.fields.json import KT
 
 from contracts.types import Type, accepts, parse_type
 from jobtemplates.models import Job, JobOutput, JobStatus, JobTemplate, TemplateScope
+from jobtemplates.models.templates import TemplateQuerySet
 from runners.models import Node, Worker
 from runners.selectors import node_list
 from workspaces.selectors import member_project_ids
@@ -47,7 +48,9 @@ def template_visible_to(*, user, queryset: QuerySet | None = None) -> QuerySet:
 
 def template_list(*, user) -> QuerySet:
     """Visible templates (soft-deleted included: callers decide) with everything the representation reads."""
-    return template_visible_to(user=user).select_related("domain", "licence", "project").with_content()
+    visible = template_visible_to(user=user)
+    assert isinstance(visible, TemplateQuerySet)  # JobTemplate.objects' queryset, filtered
+    return visible.select_related("domain", "licence", "project").with_content()
 
 
 def job_visible_q(user, prefix: str = "") -> Q:

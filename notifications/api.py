@@ -40,4 +40,4 @@ class NotificationDeliverySerializer(serializers.ModelSerializer):
 
 def job_notifications(*, job) -> list[dict]:
     """Every delivery of ``job``, oldest first, as the route answers them."""
-    return NotificationDeliverySerializer(job_delivery_list(job=job), many=True).data
+    return list(NotificationDeliverySerializer(job_delivery_list(job=job), many=True).data)

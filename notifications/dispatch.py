@@ -164,7 +164,10 @@ def records_insert(deliveries: list[NotificationDelivery]) -> list[NotificationD
     ):
         return NotificationDelivery.objects.bulk_create(deliveries)
     returning = meta.db_returning_fields
-    rows = NotificationDelivery.objects._insert(deliveries, fields=fields, returning_fields=returning, using=database)
+    # The manager passes _insert (bulk_create's own step) to its queryset; the stubs leave it out.
+    rows = NotificationDelivery.objects._insert(  # type: ignore[attr-defined]
+        deliveries, fields=fields, returning_fields=returning, using=database
+    )
     for delivery, row in zip(deliveries, rows, strict=True):
         for field, value in zip(returning, row, strict=True):
             setattr(delivery, field.attname, value)

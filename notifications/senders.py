@@ -78,7 +78,7 @@ def check_webhook_target(url: str) -> None:
     except OSError as error:
         raise PermanentFailure(f"webhook host {host!r} does not resolve: {error}") from error
     for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
+        ip = ipaddress.ip_address(str(address).split("%")[0])  # (an IP family's address is text)
         if not ip.is_global or ip.is_multicast:
             raise PermanentFailure(
                 f"webhook host {host!r} resolves to the internal address {ip}; list it in "

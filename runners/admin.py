@@ -159,8 +159,10 @@ class NodeAdmin(ReadOnlyModelAdmin):
 
     @admin.display(boolean=True, description="alive", ordering="alive")
     def alive(self, node: Node) -> bool:
-        return bool(node.alive)
+        return bool(getattr(node, "alive", False))  # annotated by runners.selectors.node_list
 
     @admin.display(description="current job")
     def current_job_links(self, node: Node) -> str:
-        return job_links([job.pk for job in node.current_jobs])
+        return job_links(
+            [job.pk for job in getattr(node, "current_jobs", [])]
+        )  # jobtemplates.selectors.nodes_with_jobs

@@ -13,6 +13,9 @@ from django.db import models
 class Worker(models.Model):
     """A Celery worker as it last reported itself (on start and with every heartbeat)."""
 
+    # Not a column: the pks of the jobs it runs, set by jobtemplates.selectors.workers_with_current_jobs.
+    current_jobs: list[int]
+
     name = models.CharField(max_length=200, unique=True, help_text="the worker's Celery hostname (celery@host)")
     queues = models.JSONField(default=list, blank=True, help_text="the queues it consumes")
     executor_modules = models.JSONField(default=list, blank=True, help_text="module prefixes it may load from")

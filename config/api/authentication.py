@@ -80,16 +80,16 @@ class CachedUserJWTAuthentication(JWTAuthentication):
         try:
             user_id = validated_token[api_settings.USER_ID_CLAIM]
         except KeyError as error:
-            raise InvalidToken(_("Token contained no recognizable user identification")) from error
+            raise InvalidToken(_("Token contained no recognizable user identification")) from error  # type: ignore[arg-type]  # a lazy string: the stubs say str
         user = self._kept_user(user_id)
         if user is None:
             user = self._load_user(user_id)
         if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
-            raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
+            raise AuthenticationFailed(_("User is inactive"), code="user_inactive")  # type: ignore[arg-type]  # a lazy string: the stubs say str
         if api_settings.CHECK_REVOKE_TOKEN and validated_token.get(
             api_settings.REVOKE_TOKEN_CLAIM
         ) != get_md5_hash_password(user.password):
-            raise AuthenticationFailed(_("The user's password has been changed."), code="password_changed")
+            raise AuthenticationFailed(_("The user's password has been changed."), code="password_changed")  # type: ignore[arg-type]  # a lazy string: the stubs say str
         return user
 
     def _kept_user(self, user_id: Any):
@@ -113,7 +113,7 @@ class CachedUserJWTAuthentication(JWTAuthentication):
         try:
             user = self.user_model.objects.get(**{api_settings.USER_ID_FIELD: user_id})
         except self.user_model.DoesNotExist as error:
-            raise AuthenticationFailed(_("User not found"), code="user_not_found") from error
+            raise AuthenticationFailed(_("User not found"), code="user_not_found") from error  # type: ignore[arg-type]  # a lazy string: the stubs say str
         if _ttl() > 0:
             names = tuple(field.attname for field in self.user_model._meta.concrete_fields)
             values = tuple(getattr(user, name) for name in names)

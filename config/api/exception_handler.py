@@ -75,10 +75,12 @@ def flatten_drf_detail(detail: Any, path: str = "") -> list[Problem]:
 
 def _drf_response(exc: drf.APIException) -> Response:
     headers = {}
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
-    if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(int(exc.wait))
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
+    wait = getattr(exc, "wait", None)
+    if wait:
+        headers["Retry-After"] = str(int(wait))
     code = next((c for cls, c in DRF_CODES.items() if isinstance(exc, cls)), None)
     if isinstance(exc, drf.ValidationError):
         problems = flatten_drf_detail(exc.detail)
@@ -86,7 +88,8 @@ def _drf_response(exc: drf.APIException) -> Response:
     else:
         detail = str(exc.detail) if not isinstance(exc.detail, dict | list) else "Request failed."
         problems = []
-        code = code or (exc.get_codes() if isinstance(exc.get_codes(), str) else "error")
+        codes = exc.get_codes()
+        code = code or (codes if isinstance(codes, str) else "error")
         if isinstance(exc, drf.AuthenticationFailed) and isinstance(exc.detail, dict):
             # simplejwt's InvalidToken carries {"detail", "code", "messages"}; keep its one-liner.
             detail = str(exc.detail.get("detail", "Authentication failed."))

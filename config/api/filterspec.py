@@ -26,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
-from django.db.models import Q, QuerySet, Value
+from django.db.models import ForeignObjectRel, Q, QuerySet, Value
 from django.db.models.functions import Cast, StrIndex
 from django.db.models.lookups import GreaterThan
 
@@ -97,20 +97,27 @@ class FilterFields:
         model: type[models.Model] = self.model
         crosses_many = False
         parts = orm_path.split("__")
-        field: models.Field | None = None
+        field: models.Field | ForeignObjectRel | None = None
         for index, part in enumerate(parts):
             try:
-                field = model._meta.pk if part == "pk" else model._meta.get_field(part)
+                found = model._meta.pk if part == "pk" else model._meta.get_field(part)
             except FieldDoesNotExist as exc:
                 raise LookupError(f"filter field {name!r}: {model.__name__} has no field {part!r}") from exc
+            if not isinstance(found, models.Field | ForeignObjectRel):  # a generic foreign key (or no pk)
+                raise LookupError(f"filter field {name!r}: {model.__name__}.{part} is not a column or a relation")
+            field = found
             if field.is_relation:
-                crosses_many = crosses_many or field.many_to_many or field.one_to_many
+                crosses_many = crosses_many or bool(field.many_to_many or field.one_to_many)
+                related = field.related_model
+                # Resolved once the apps are loaded (a class, not "self" or a label).
+                assert isinstance(related, type) and issubclass(related, models.Model)
                 if index < len(parts) - 1:
-                    model = field.related_model
+                    model = related
                 else:
                     # A bare relation filters and orders by the related row's primary key.
-                    field = field.target_field if hasattr(field, "target_field") else field.related_model._meta.pk
-        assert field is not None
+                    target = getattr(field, "target_field", None)
+                    field = target if target is not None else related._meta.pk
+        assert isinstance(field, models.Field)  # a column (a relation ends at its target's)
         return FilterField(name=name, orm_path=orm_path, model_field=field, crosses_many=crosses_many)
 
     def get(self, name: str) -> FilterField | None:
@@ -180,7 +187,8 @@ class _SpecParser:
         count = count_expressions(raw.get("expressions"), stop_after=limit)
         order_limit = settings.FILTER_MAX_ORDER_BY
         order_by = raw.get("order_by")
-        too_many_orderings = isinstance(order_by, list) and len(order_by) > order_limit
+        order_count = len(order_by) if isinstance(order_by, list) else 0
+        too_many_orderings = order_count > order_limit
         if count > limit:
             self.problem(
                 "expressions",
@@ -191,8 +199,7 @@ class _SpecParser:
             self.problem(
                 "order_by",
                 "too_many_order_by",
-                f"at most {order_limit} order_by entries per request (FILTER_MAX_ORDER_BY); "
-                f"this one has {len(order_by)}",
+                f"at most {order_limit} order_by entries per request (FILTER_MAX_ORDER_BY); this one has {order_count}",
             )
         if count > limit or too_many_orderings:
             setting, value = ("FILTER_MAX_EXPRESSIONS", limit)

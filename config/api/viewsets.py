@@ -85,7 +85,7 @@ class ResourceViewSet(viewsets.GenericViewSet):
         "all of it, or with ?limit=&offset= a window of it (X-Total-Count: the rows of the whole list).",
     )
     @action(detail=False, methods=["post"], url_path="list", url_name="filter-list")
-    def filter_list(self, request: Request) -> Response:
+    def filter_list(self, request: Request) -> HttpResponseBase:
         window = window_from(request)
         spec = parse_filter_spec(request_json_object(request, empty={}), self.filter_fields)
         queryset = spec.apply(self.list_queryset(include_inactive=spec.include_inactive))
@@ -97,7 +97,7 @@ class ResourceViewSet(viewsets.GenericViewSet):
     def array_answer(self, rows: QuerySet, *, window: Window | None, total: int | None) -> HttpResponseBase:
         """The array of ``POST …/list``: the rows serialised (override to write them another way)."""
         data = self.get_serializer(rows, many=True).data
-        if window is None:
+        if window is None or total is None:
             return Response(data)
         return windowed_response(self.request, data, window=window, total=total)
 
@@ -109,12 +109,15 @@ class ResourceViewSet(viewsets.GenericViewSet):
         parameters=[OpenApiParameter("include_inactive", bool, description="include soft-deleted rows")],
         description="Paginated list of the visible rows, with simple exact-match query filters.",
     )
-    def list(self, request: Request) -> Response:
+    def list(self, request: Request) -> HttpResponseBase:
         params = request.query_params
         include_inactive = _bool_param(params.get("include_inactive"), "include_inactive")
         queryset = self.list_queryset(include_inactive=include_inactive)
         queryset = parse_query_filters(params, self.query_filters, self.filter_fields).apply(queryset)
-        return self.page_answer(self.paginate_queryset(queryset))
+        page = self.paginate_queryset(queryset)
+        if page is None:
+            raise TypeError(f"{type(self).__name__} lists by page: it needs a pagination_class")
+        return self.page_answer(page)
 
 
 def _bool_param(raw: str | None, name: str) -> bool:
@@ -128,7 +131,7 @@ def _bool_param(raw: str | None, name: str) -> bool:
     raise MalformedRequest(problems=[Problem(path=f"query.{name}", code="wrong_type", message="must be true or false")])
 
 
-class SoftDeleteMixin:
+class SoftDeleteMixin(viewsets.GenericViewSet):
     """``DELETE {pk}`` (soft), ``DELETE {pk}/hard`` and ``DELETE|POST {pk}/reinstate``.
 
     Override ``perform_soft_delete`` / ``perform_hard_delete`` / ``perform_reinstate`` to call a

@@ -107,6 +107,7 @@ def bytes_stream_response(
     second = next(chunks, None) if first is not None else None
     if second is None:
         return bytes_response(request, b"".join((opening, first or b"", closing)))
+    assert first is not None  # a second chunk comes after a first
     if not is_json_answer(request):
         return bytes_response(request, b"".join((opening, b",".join([first, second, *chunks]), closing)))
 

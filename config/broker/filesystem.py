@@ -273,7 +273,9 @@ class Channel(filesystem.Channel):
 
     # --- publish ------------------------------------------------------------------------------------
 
-    def _put(self, queue: str, payload: dict, **kwargs: Any) -> None:
+    # kombu's stubs name the second parameter ``message`` on AbstractChannel and ``payload`` on the
+    # filesystem Channel we extend: no signature satisfies both.
+    def _put(self, queue: str, payload: dict, **kwargs: Any) -> None:  # type: ignore[override]
         """Publish ``payload`` to ``queue`` (see ``_publish``)."""
         if not queue or any(sep and sep in queue for sep in (os.sep, os.altsep, "\0")):
             raise ChannelError(f"Invalid queue name for the filesystem transport: {queue!r}")
@@ -322,8 +324,9 @@ class Channel(filesystem.Channel):
 
     # --- consume ------------------------------------------------------------------------------------
 
-    def _get(self, queue: str) -> dict:
-        """Claim, read and return the oldest ready message of ``queue``; raise ``Empty`` if none."""
+    def _get(self, queue: str, timeout: float | None = None) -> dict:
+        """Claim, read and return the oldest ready message of ``queue``; raise ``Empty`` if none (at once:
+        ``timeout``, kombu's, is not waited for)."""
         backlog = self._backlogs.setdefault(queue, deque())
         rescanned = False
         while True:

@@ -6,13 +6,20 @@ Imported only inside a running daphne: it imports Twisted, whose reactor daphne 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from daphne.http_protocol import HTTPFactory, WebRequest
 from django.conf import settings
 from twisted.internet import reactor
+from twisted.internet.protocol import connectionDone
+from twisted.python.failure import Failure
 from twisted.web import http
 
 from config.http_limits.early import HEADERS_FLOOR, LINGER_SECONDS, early_response, line_limit
+
+# The installed reactor provides IReactorTime; Twisted's interfaces are zope.interface declarations, which
+# mypy reads only with the mypy-zope plugin (their methods have no self), so the reactor is left untyped.
+_REACTOR: Any = reactor
 
 
 class HardenedHTTPChannel(http.HTTPChannel):
@@ -23,7 +30,7 @@ class HardenedHTTPChannel(http.HTTPChannel):
         self.MAX_LENGTH = line_limit()
         self.totalHeadersSize = max(HEADERS_FLOOR, self.MAX_LENGTH + HEADERS_FLOOR)
         self._answered_early = False
-        self._linger = None
+        self._linger: Any = None  # an IDelayedCall (see _REACTOR) while lingering
 
     def answer_and_close(self, response: bytes) -> None:
         """Write ``response``, stop reading requests, half-close, and drop what still comes for a moment."""
@@ -31,14 +38,17 @@ class HardenedHTTPChannel(http.HTTPChannel):
             return
         self._answered_early = True
         self.persistent = False
-        self.transport.write(response)
-        self.transport.resumeProducing()  # keep reading (and dropping) what the client still sends
-        lose_write = getattr(self.transport, "loseWriteConnection", None)
+        # A TCP transport (ITCPTransport, which has them all) once connected; Twisted types it as the
+        # general, optional one.
+        transport: Any = self.transport
+        transport.write(response)
+        transport.resumeProducing()  # keep reading (and dropping) what the client still sends
+        lose_write = getattr(transport, "loseWriteConnection", None)
         if lose_write is None:
-            self.transport.loseConnection()
+            transport.loseConnection()
             return
         lose_write()
-        self._linger = reactor.callLater(LINGER_SECONDS, self.transport.abortConnection)
+        self._linger = _REACTOR.callLater(LINGER_SECONDS, transport.abortConnection)
 
     def dataReceived(self, data: bytes) -> None:
         if self._answered_early:
@@ -54,7 +64,7 @@ class HardenedHTTPChannel(http.HTTPChannel):
         if not self._answered_early:
             super().rawDataReceived(data)
 
-    def connectionLost(self, reason) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         if self._linger is not None and self._linger.active():
             self._linger.cancel()
         super().connectionLost(reason)

@@ -18,11 +18,12 @@ when daphne serves it) makes the server:
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 
 def harden_daphne() -> bool:
     """Install the hardened HTTP factory into a running daphne (a no-op elsewhere); True when installed."""
-    server = sys.modules.get("daphne.server")
+    server: Any = sys.modules.get("daphne.server")  # daphne ships no types
     if server is None:
         return False
     # Only inside a running daphne: _daphne imports Twisted, whose reactor daphne installs first.

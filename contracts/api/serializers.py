@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -50,9 +51,16 @@ class LookupRelatedField(serializers.RelatedField):
             return "a pk (integer)"
         return f"a pk (integer) or a {' or '.join(self.lookup_fields)} (string)"
 
+    def rows(self) -> QuerySet:
+        """The rows a value may name (the field's ``queryset``, which every use of it gives)."""
+        queryset = self.get_queryset()
+        if queryset is None:
+            raise TypeError(f"{type(self).__name__} needs a queryset")
+        return queryset
+
     def lookup(self, data: Any) -> Any:
         """The row ``data`` names, or ``None``; raise ``incorrect_type`` for values of the wrong shape."""
-        queryset = self.get_queryset()
+        queryset = self.rows()
         if isinstance(data, int) and not isinstance(data, bool):
             return queryset.filter(pk=data).first() if 0 < data <= PK_MAX else None
         if isinstance(data, str) and data.strip():
@@ -67,7 +75,7 @@ class LookupRelatedField(serializers.RelatedField):
     def to_internal_value(self, data: Any) -> Any:
         match = self.lookup(data)
         if match is None:
-            self.fail("does_not_exist", model=self.get_queryset().model._meta.verbose_name, value=data)
+            self.fail("does_not_exist", model=self.rows().model._meta.verbose_name, value=data)
         return match
 
     def to_representation(self, value: Any) -> Any:
@@ -99,12 +107,12 @@ class FrameworkLookupField(LookupRelatedField):
             name, version = data.get("name"), data.get("version")
             if set(data) - {"pk"} != {"name", "version"} or not isinstance(name, str) or not isinstance(version, str):
                 self.fail("incorrect_type", expected=self.expected, data_type="object of another shape")
-            return self.get_queryset().filter(name=name, version=version).first()
+            return self.rows().filter(name=name, version=version).first()
         if isinstance(data, str):
             name, sep, version = data.partition("|")
             if not sep:
                 self.fail("incorrect_type", expected=self.expected, data_type="string without '|'")
-            return self.get_queryset().filter(name=name, version=version).first()
+            return self.rows().filter(name=name, version=version).first()
         return super().lookup(data)
 
 
@@ -170,10 +178,10 @@ class DockerImageSerializer(serializers.ModelSerializer):
 
     cuda_version = CUDAVersionSerializer(read_only=True)
     framework = FrameworkSerializer(read_only=True)
-    domain = serializers.SlugRelatedField("description", read_only=True)
-    tasks = serializers.SlugRelatedField("name", many=True, read_only=True)
+    domain: serializers.SlugRelatedField[Domain] = serializers.SlugRelatedField("description", read_only=True)
+    tasks: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField("name", many=True, read_only=True)
     min_hardware_generation = HardwareSerializer(read_only=True, allow_null=True)
-    licence = serializers.SlugRelatedField("name", read_only=True)
+    licence: serializers.SlugRelatedField[Licence] = serializers.SlugRelatedField("name", read_only=True)
 
     class Meta:
         model = DockerImage
@@ -237,8 +245,8 @@ class DockerImageWriteSerializer(serializers.ModelSerializer):
 
 class PretrainedModelSerializer(serializers.ModelSerializer):
     framework = FrameworkSerializer(read_only=True)
-    domain = serializers.SlugRelatedField("name", read_only=True)
-    licence = serializers.SlugRelatedField("name", read_only=True)
+    domain: serializers.SlugRelatedField[Domain] = serializers.SlugRelatedField("name", read_only=True)
+    licence: serializers.SlugRelatedField[Licence] = serializers.SlugRelatedField("name", read_only=True)
 
     class Meta:
         model = PretrainedModel

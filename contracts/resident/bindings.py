@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any, NamedTuple, Protocol
 
 from django.apps import apps
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Field, Model, Q, QuerySet
 
 from contracts.types import TYPE_CLASSES, NamedType, Type, row_filters
 
@@ -37,7 +37,9 @@ class RowMismatch(NamedTuple):
 class NameRule(Protocol):
     """How the rows of a named type are named (what ``Name<…>`` values are)."""
 
-    fields: tuple[str, ...]
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The row fields a name is made of."""
 
     def format(self, values: Mapping[str, Any]) -> str:
         """The name of a row, from its ``fields``."""
@@ -184,7 +186,9 @@ class ResidentBinding:
         """No row's name is longer (the name fields' lengths plus separators): longer names match nothing."""
         assert self.name_rule is not None
         fields = [self.model._meta.get_field(name) for name in self.name_rule.fields]
-        return sum(field.max_length or 20 for field in fields) + 2 * (len(fields) - 1)
+        return sum((field.max_length if isinstance(field, Field) else None) or 20 for field in fields) + 2 * (
+            len(fields) - 1
+        )
 
     def name_of(self, row: Model) -> str:
         assert self.name_rule is not None

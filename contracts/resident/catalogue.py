@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts.resident.bindings import FieldName, NameAndVersion, ResidentBinding, register_resident
+from django.db.models import Model
+
+from contracts.resident.bindings import FieldName, NameAndVersion, ResidentBinding, RowValue, register_resident
 
 _DOMAIN_AND_FRAMEWORK_LOOKUPS = {
     "domain.description": "domain__description",
@@ -31,9 +33,7 @@ def framework_value(framework) -> dict[str, Any]:
     return {"pk": framework.pk, "name": framework.name, "version": framework.version}
 
 
-def hardware_value(hardware) -> dict[str, Any] | None:
-    if hardware is None:
-        return None
+def hardware_value(hardware) -> dict[str, Any]:
     return {
         "pk": hardware.pk,
         "generation": hardware.generation,
@@ -42,15 +42,18 @@ def hardware_value(hardware) -> dict[str, Any] | None:
     }
 
 
-def cuda_version_value(cuda) -> dict[str, Any] | None:
-    if cuda is None:
-        return None
+def cuda_version_value(cuda) -> dict[str, Any]:
     return {
         "pk": cuda.pk,
         "version": cuda.version,
         "full_version": cuda.full_version,
         "min_driver_version": cuda.min_driver_version,
     }
+
+
+def _nullable(value: RowValue, row: Model | None) -> dict[str, Any] | None:
+    """A nullable related row's value (None for no row)."""
+    return None if row is None else value(row)
 
 
 def docker_image_value(image) -> dict[str, Any]:
@@ -63,11 +66,11 @@ def docker_image_value(image) -> dict[str, Any]:
         "url": image.url,
         "registry_url": image.registry_url,
         "registry_username": image.registry_username,
-        "cuda_version": cuda_version_value(image.cuda_version),
+        "cuda_version": _nullable(cuda_version_value, image.cuda_version),
         "framework": framework_value(image.framework),
         "domain": image.domain.description,
         "tasks": [task.name for task in image.tasks.all()],
-        "min_hardware_generation": hardware_value(image.min_hardware_generation),
+        "min_hardware_generation": _nullable(hardware_value, image.min_hardware_generation),
         "cpu": image.cpu,
         "licence": image.licence.name,
     }

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from django.db.models import QuerySet
 
 from contracts.resident.bindings import NoResidentBinding, ResidentBinding, binding_for, has_binding
-from contracts.types import TYPE_CLASSES, LiteralType, NamedType, Type
+from contracts.types import TYPE_CLASSES, NamedType, Type
 
 LookupKind = Literal["pk", "name", "row"]
 
@@ -30,12 +30,12 @@ class ResidentTarget:
 def resident_target(type_: Type) -> ResidentTarget:
     """The target of a reference or row type; raises ``NoResidentBinding`` for any other type
     (JSON types, binary types, abstract targets such as ``PK<ServerResidentType>``)."""
-    if type(type_) is LiteralType:
+    if not isinstance(type_, NamedType):  # a literal
         raise NoResidentBinding(type_)
     type_class = type_.type_class
     if type_class is TYPE_CLASSES["PK"] or type_class is TYPE_CLASSES["Name"]:
         target = type_.args[0]
-        if type(target) is LiteralType:
+        if not isinstance(target, NamedType):  # a literal
             raise NoResidentBinding(type_)
         lookup: LookupKind = "pk" if type_class is TYPE_CLASSES["PK"] else "name"
         return ResidentTarget(lookup, target, _binding_of(target, type_))

@@ -19,7 +19,7 @@ from django.db.models import Model
 from config.errors import InvalidRequest, Problem, join_path
 from contracts.resident.bindings import NoResidentBinding
 from contracts.resident.rows import LookupKind, ResidentTarget, resident_target
-from contracts.types import TYPE_CLASSES, LiteralType, Type, validate_value
+from contracts.types import TYPE_CLASSES, NamedType, Type, validate_value
 
 # Larger pks cannot exist (bigint primary keys) and would make the database refuse the query.
 _MAX_PK = 2**63 - 1
@@ -123,7 +123,7 @@ def _check_many(values: list[tuple[Type, Any, str]], *, user: Any) -> list[_Outc
 
 
 def _collect(type_: Type, value: Any, location: Location, path: str, out: list[_Reference | Problem]) -> None:
-    if type(type_) is LiteralType:
+    if not isinstance(type_, NamedType):  # a literal
         return
     type_class = type_.type_class
     if type_class is TYPE_CLASSES["Array"] and isinstance(value, list):
@@ -214,7 +214,7 @@ def _not_found(ref: _Reference, which: str) -> Problem:
 def _rebuild(type_: Type, value: Any, location: Location, rows: dict[Location, Model]) -> Any:
     if location in rows:
         return rows[location]
-    if type(type_) is LiteralType:
+    if not isinstance(type_, NamedType):  # a literal
         return value
     type_class = type_.type_class
     if type_class is TYPE_CLASSES["Array"] and isinstance(value, list):

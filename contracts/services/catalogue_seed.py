@@ -211,10 +211,10 @@ def _upsert(table: TableReport, model: type[models.Model], lookup: dict[str, Any
 
     ``values`` uses attribute names (``domain_id``), so comparing never loads a related row.
     """
-    instance = model.objects.filter(**lookup).first()
+    instance = model._default_manager.filter(**lookup).first()
     if instance is None:
         table.created += 1
-        return model.objects.create(**lookup, **values)
+        return model._default_manager.create(**lookup, **values)
     changed = [name for name, value in values.items() if getattr(instance, name) != value]
     if changed:
         for name in changed:

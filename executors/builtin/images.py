@@ -59,7 +59,8 @@ class Preprocessing:
                 pixels = image.convert("L").resize((self.image_size, self.image_size), Image.Resampling.BILINEAR)
                 return np.asarray(pixels, dtype=np.float32).reshape(-1) / 255.0
         except (UnidentifiedImageError, OSError) as error:
-            raise ImageError(f"{name or source}: not a readable image ({error})") from error
+            shown = name or (f"{len(source)} bytes" if isinstance(source, bytes) else str(source))
+            raise ImageError(f"{shown}: not a readable image ({error})") from error
 
 
 def folder_for(label: str) -> str:

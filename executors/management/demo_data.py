@@ -107,7 +107,7 @@ def _seed(demo: DemoDataset, domain: Domain, licence: Licence) -> str:
         # An admin removed it on purpose; seeding at every start must not bring it back.
         return f"{label}: deleted, left alone (reinstate it to use it)"
     created = dataset is None
-    if created:
+    if dataset is None:
         # No creator: the demo data belongs to nobody and needs no admin to exist.
         dataset = dataset_create(
             creator=None,

@@ -85,7 +85,9 @@ class JobSerializer(serializers.Serializer):
 
     pk = serializers.IntegerField(read_only=True)
     template = serializers.DictField(read_only=True, help_text="{pk, name, version}")
-    parent = serializers.IntegerField(read_only=True, allow_null=True)
+    # DRF's metaclass moves declared fields out of the class, so this does not shadow Field.parent
+    # (the stubs see a class attribute).
+    parent = serializers.IntegerField(read_only=True, allow_null=True)  # type: ignore[assignment]
     start_time = serializers.DateTimeField(read_only=True, allow_null=True)
     end_time = serializers.DateTimeField(read_only=True, allow_null=True)
     error_reason = serializers.CharField(read_only=True, allow_null=True)
@@ -129,7 +131,7 @@ class JobOutputSerializer(serializers.Serializer):
     size = serializers.IntegerField(read_only=True)
     creation_time = serializers.DateTimeField(read_only=True)
     deletion_time = serializers.DateTimeField(read_only=True, allow_null=True)
-    source = serializers.IntegerField(read_only=True, allow_null=True)
+    source = serializers.IntegerField(read_only=True, allow_null=True)  # type: ignore[assignment]  # (as parent)
 
     def to_representation(self, instance: JobOutput) -> dict[str, Any]:
         return output_info(instance)

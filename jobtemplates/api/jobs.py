@@ -11,7 +11,7 @@ from django.db.models import Prefetch, Q
 from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import mixins
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -129,7 +129,7 @@ OUTPUT_DOWNLOAD = OpenApiResponse(
 )
 
 
-class CreateJobMixin:
+class CreateJobMixin(viewsets.GenericViewSet):
     """``POST /v1/job-templates/{pk}/create-job`` for the template viewset."""
 
     @extend_schema(

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -126,7 +127,7 @@ def _body(request: Request, fields: dict[str, tuple[tuple[type, ...], bool]]) ->
     return body
 
 
-class NodeJobActionsMixin:
+class NodeJobActionsMixin(viewsets.GenericViewSet):
     """The node actions of the job viewset. The viewset supplies ``get_object`` (through the node-aware
     queryset, ``node_aware_jobs``) and ``representable_jobs`` (the jobs with what a representation reads)."""
 
@@ -252,7 +253,7 @@ class NodeJobActionsMixin:
         return Response(added_output_representation(output, creator=request.user.pk))
 
 
-def added_output_representation(output: JobOutput, *, creator: int) -> dict[str, Any]:
+def added_output_representation(output: JobOutput, *, creator: int | None) -> dict[str, Any]:
     """UFDL's answer to adding an output (``creator``: the user who uploaded it, which we do not
     store), then ours (``size``, ``source``), as ``…/info`` shows them."""
     info = output_info(output)

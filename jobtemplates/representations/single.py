@@ -144,7 +144,9 @@ def _converters_of(connection: Any) -> list[tuple[int, list, Any]]:
         table = JobTemplate._meta.db_table
         for index, field in enumerate(JobTemplate._meta.concrete_fields):
             column = field.get_col(table)
-            converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+            # Field.get_db_converters is Django's (the stubs leave it out).
+            field_converters = field.get_db_converters(connection)  # type: ignore[attr-defined]
+            converters = connection.ops.get_db_converters(column) + field_converters
             if converters:
                 found.append((index, converters, column))
         _CONVERTERS[connection] = found

@@ -219,6 +219,8 @@ class _Child:
     """A node's child as the nodes' query reads it (VERDICT_FIELDS)."""
 
     __slots__ = VERDICT_FIELDS
+    id: int
+    kind: str
 
     def __init__(self, values: list) -> None:
         for name, value in zip(VERDICT_FIELDS, values, strict=True):

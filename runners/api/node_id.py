@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -55,7 +56,7 @@ def request_node(request) -> Node | None:
     holder = getattr(request, "_request", request)  # DRF's Request wraps Django's HttpRequest
     cached = getattr(holder, _CACHE_ATTRIBUTE, _UNSET)
     if cached is not _UNSET:
-        return cached
+        return cast("Node | None", cached)  # what this function put there
     raw = request.headers.get(NODE_ID_HEADER)
     if raw is None:
         setattr(holder, _CACHE_ATTRIBUTE, None)

@@ -14,6 +14,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
 from config.admin_base import ReadOnlyModelAdmin, SoftDeleteStateFilter, is_active
@@ -90,7 +91,7 @@ class DomainFilter(admin.RelatedFieldListFilter):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.empty_value_display = "core (no domain)"
+        self.empty_value_display = mark_safe("core (no domain)")  # plain text, as the base class keeps it
 
     def choices(self, changelist):
         choices = list(super().choices(changelist))  # "All", one per domain, then "core (no domain)"
@@ -134,7 +135,7 @@ class DatasetAdmin(ServiceModelAdmin):
 
     @admin.display(description="files", ordering="file_count")
     def file_count(self, dataset: Dataset) -> int:
-        return dataset.file_count
+        return getattr(dataset, "file_count", 0)  # get_queryset annotates it
 
     @admin.display(description="project", ordering="project__name")
     def project_link(self, dataset: Dataset) -> str:

@@ -142,11 +142,11 @@ class TeamAdmin(ServiceModelAdmin):
 
     @admin.display(description="members", ordering="active_members")
     def member_count(self, team: Team) -> int:
-        return team.active_members
+        return getattr(team, "active_members", 0)  # annotated by get_queryset
 
     @admin.display(description="projects", ordering="active_projects")
     def project_count(self, team: Team) -> str:
-        return counted(team.active_projects, team.all_projects)
+        return counted(getattr(team, "active_projects", 0), getattr(team, "all_projects", 0))  # (annotated)
 
     def get_fieldsets(self, request: HttpRequest, obj=None):
         if obj is None:
@@ -244,7 +244,7 @@ class ProjectAdmin(ServiceModelAdmin):
 
     @admin.display(description="datasets", ordering="active_datasets")
     def dataset_count(self, project: Project) -> str:
-        return counted(project.active_datasets, project.all_datasets)
+        return counted(getattr(project, "active_datasets", 0), getattr(project, "all_datasets", 0))  # (annotated)
 
     def get_fieldsets(self, request: HttpRequest, obj=None):
         if obj is None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.relations import PrimaryKeyRelatedField
 
 from config.api.fields import FreeTextField
 from contracts.api.serializers import LookupRelatedField
@@ -53,7 +54,7 @@ class TeamSerializer(serializers.ModelSerializer):
     """A team: ``members`` are its active members (``pk``, ``username`` and, ours, their ``permissions``)."""
 
     members = serializers.SerializerMethodField()
-    creator = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    creator: PrimaryKeyRelatedField[Any] = PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Team
@@ -65,7 +66,7 @@ class TeamSerializer(serializers.ModelSerializer):
         # ``active_memberships`` is loaded by the team selectors (one query for every team listed).
         return [
             {"pk": membership.user_id, "username": membership.user.username, "permissions": membership.permissions}
-            for membership in team.active_memberships
+            for membership in getattr(team, "active_memberships", [])  # (see above)
         ]
 
 
@@ -76,9 +77,9 @@ class TeamWriteSerializer(serializers.Serializer):
 class MembershipSerializer(serializers.ModelSerializer):
     """A membership, as UFDL answers a change of one (a removed membership carries its deletion time)."""
 
-    user = serializers.PrimaryKeyRelatedField(read_only=True)
-    team = serializers.PrimaryKeyRelatedField(read_only=True)
-    creator = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    user: PrimaryKeyRelatedField[Any] = PrimaryKeyRelatedField(read_only=True)
+    team: PrimaryKeyRelatedField[Any] = PrimaryKeyRelatedField(read_only=True)
+    creator: PrimaryKeyRelatedField[Any] = PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Membership
@@ -102,8 +103,8 @@ class MembershipChangeSerializer(serializers.Serializer):
 
 
 class ProjectSerializer(serializers.ModelSerializer):
-    team = serializers.PrimaryKeyRelatedField(read_only=True)
-    creator = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    team: PrimaryKeyRelatedField[Any] = PrimaryKeyRelatedField(read_only=True)
+    creator: PrimaryKeyRelatedField[Any] = PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Project
@@ -123,10 +124,12 @@ class DatasetSerializer(serializers.ModelSerializer):
     """A dataset as UFDL shows it: ``project``, ``licence`` and ``creator`` as pks, ``domain`` the domain's
     description (null for a core dataset), ``files`` a map of file name → content handle."""
 
-    project = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
-    licence = serializers.PrimaryKeyRelatedField(read_only=True)
-    domain = serializers.SlugRelatedField("description", read_only=True, allow_null=True)
-    creator = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    project: PrimaryKeyRelatedField[Any] = PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    licence: PrimaryKeyRelatedField[Any] = PrimaryKeyRelatedField(read_only=True)
+    domain: serializers.SlugRelatedField[Domain] = serializers.SlugRelatedField(
+        "description", read_only=True, allow_null=True
+    )
+    creator: PrimaryKeyRelatedField[Any] = PrimaryKeyRelatedField(read_only=True, allow_null=True)
     files = serializers.SerializerMethodField()
 
     class Meta:

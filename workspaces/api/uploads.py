@@ -95,7 +95,7 @@ def uploaded_file(request: Request, *, limit: int | None = None) -> File:
     if not request.content_type.startswith("multipart/form-data"):
         return _read_raw_body(request, limit)
     # Mutating the list (not assigning it) is allowed before the body is parsed.
-    request.upload_handlers.insert(0, SizeLimitUploadHandler(request._request, limit))
+    _upload_handlers(request).insert(0, SizeLimitUploadHandler(request._request, limit))
     upload = request.FILES.get("file")
     if upload is None:
         raise MalformedRequest(
@@ -156,7 +156,7 @@ def uploaded_files(request: Request, *, archive_type: str | None) -> list[tuple[
     """The ``(file name, content)`` pairs a request uploads: multipart parts named by their fields, or the
     entries of a zip/tar(.gz) body (``archive_type``). The caller closes the contents."""
     if request.content_type.startswith("multipart/form-data"):
-        request.upload_handlers.insert(0, SizeLimitUploadHandler(request._request))
+        _upload_handlers(request).insert(0, SizeLimitUploadHandler(request._request))
         files = [(name, upload) for name in request.FILES for upload in request.FILES.getlist(name)]
         if not files:
             raise MalformedRequest(
@@ -174,3 +174,11 @@ def uploaded_files(request: Request, *, archive_type: str | None) -> list[tuple[
         return _archive_entries(archive, archive_type)
     finally:
         archive.close()
+
+
+def _upload_handlers(request) -> list:
+    """The request's upload handlers, still a list: Django makes them immutable only once the body is read."""
+    handlers = request.upload_handlers
+    if not isinstance(handlers, list):
+        raise AttributeError("the upload handlers are fixed once the body is read: add ours before")
+    return handlers

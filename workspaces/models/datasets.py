@@ -3,6 +3,8 @@ the catalogue's domains (none for a core dataset made on ``/v1/datasets``)."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -113,7 +115,7 @@ class ImageClassificationDataset(Dataset):
     """The image-classification datasets (``/v1/classify/datasets``)."""
 
     domain_name = "ic"
-    objects = _DomainDatasetManager("ic")
+    objects: ClassVar[_DomainDatasetManager] = _DomainDatasetManager("ic")
 
     class Meta:
         proxy = True
@@ -124,7 +126,7 @@ class ObjectDetectionDataset(Dataset):
     """The object-detection datasets (``/v1/objdet/datasets``)."""
 
     domain_name = "od"
-    objects = _DomainDatasetManager("od")
+    objects: ClassVar[_DomainDatasetManager] = _DomainDatasetManager("od")
 
     class Meta:
         proxy = True
@@ -135,7 +137,7 @@ class ImageSegmentationDataset(Dataset):
     """The image-segmentation datasets (``/v1/segments/datasets``)."""
 
     domain_name = "is"
-    objects = _DomainDatasetManager("is")
+    objects: ClassVar[_DomainDatasetManager] = _DomainDatasetManager("is")
 
     class Meta:
         proxy = True
@@ -146,7 +148,7 @@ class SpectrumClassificationDataset(Dataset):
     """The spectrum-classification datasets (``/v1/spectra/datasets``)."""
 
     domain_name = "sc"
-    objects = _DomainDatasetManager("sc")
+    objects: ClassVar[_DomainDatasetManager] = _DomainDatasetManager("sc")
 
     class Meta:
         proxy = True
@@ -157,7 +159,7 @@ class SpeechDataset(Dataset):
     """The speech datasets (``/v1/speech/datasets``)."""
 
     domain_name = "sp"
-    objects = _DomainDatasetManager("sp")
+    objects: ClassVar[_DomainDatasetManager] = _DomainDatasetManager("sp")
 
     class Meta:
         proxy = True

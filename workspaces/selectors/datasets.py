@@ -63,9 +63,10 @@ def dataset_can_change(*, user, dataset: Dataset) -> bool:
         return True
     if user is None or not user.is_authenticated:
         return False
-    if dataset.project_id is None:
+    project = dataset.project if dataset.project_id is not None else None  # (no query without one)
+    if project is None:
         return dataset.creator_id == user.pk
-    return permission_at_least(project_permission(user=user, project=dataset.project), Permission.WRITE)
+    return permission_at_least(project_permission(user=user, project=project), Permission.WRITE)
 
 
 # Rows looked up by a list of names or pks, this many at a time: SQLite refuses a statement with more than

@@ -15,6 +15,7 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework_simplejwt.views import TokenViewBase
 
+from config.api.filterspec import FilterFields
 from config.api.schema.components import (
     ERROR_ENVELOPE_SCHEMA,
     ERROR_ITEM_SCHEMA,
@@ -117,7 +118,8 @@ class AutoSchema(drf_spectacular.openapi.AutoSchema):
             self.registry.register_on_missing(
                 ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, schema=schema, object=name)
             )
-        fields = self.view.filter_fields
+        fields = getattr(self.view, "filter_fields", None)
+        assert isinstance(fields, FilterFields)  # _is_filter_list checked the view has them
         model_name = fields.model.__name__
         allowed = sorted({*fields.names, *fields.aliases, *fields.null_tests})
         limit = getattr(settings, "FILTER_MAX_EXPRESSIONS", None)

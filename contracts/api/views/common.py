@@ -74,7 +74,9 @@ def identity_clashes(model: type[models.Model], values: dict[str, Any], instance
 
 def save_unique(serializer: serializers.Serializer, **extra: Any) -> models.Model:
     """``serializer.save()``, answering an identity clash (checked first, or lost in a race) with a 409."""
-    model = serializer.Meta.model
+    if not isinstance(serializer, serializers.ModelSerializer):
+        raise TypeError(f"{type(serializer).__name__} is not a ModelSerializer: it names no model")
+    model: type[models.Model] = serializer.Meta.model
     problems = identity_clashes(model, {**serializer.validated_data, **extra}, serializer.instance)
     if problems:
         raise Conflict(
@@ -109,7 +111,10 @@ class CatalogueViewSet(mixins.RetrieveModelMixin, ResourceViewSet):
             extend_schema_view(**writes)(cls)
 
     def get_write_serializer_class(self) -> type[serializers.Serializer]:
-        return self.write_serializer_class or self.serializer_class
+        chosen = self.write_serializer_class or self.serializer_class
+        if chosen is None or not issubclass(chosen, serializers.Serializer):
+            raise TypeError(f"{type(self).__name__} needs a serializer_class or write_serializer_class")
+        return chosen
 
     def _write(self, request: Request, instance: models.Model | None, *, partial: bool) -> models.Model:
         serializer = parse_input(

@@ -64,6 +64,7 @@ class Command(BaseCommand):
                     errors[file] = error
                     continue
                 template = result.template
+                assert template is not None  # an import (not a validation) gives the template
                 state = "created" if result.created else "unchanged"
                 created += result.created
                 self.stdout.write(f"{file}: {state} {template.name} v{template.version} (pk {template.pk})")
@@ -88,10 +89,10 @@ class Command(BaseCommand):
                     "    those templates import as data: they run on UFDL job-launcher nodes (EXECUTOR_NODE_MODULES) "
                     "or on workers allowed their module; each template's runnable_by says which"
                 )
-        for file, error in errors.items():
+        for file, failure in errors.items():
             failed += 1
-            self.stdout.write(self.style.ERROR(f"{file}: FAILED: {error.detail}"))
-            for problem in error.problems:
+            self.stdout.write(self.style.ERROR(f"{file}: FAILED: {failure.detail}"))
+            for problem in failure.problems:
                 self.stdout.write(self.style.ERROR(f"    {problem.path or '(body)'}: {problem.message}"))
         if failed:
             raise CommandError(f"{failed} template file(s) failed to import")

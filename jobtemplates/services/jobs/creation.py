@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Model
 
 from config.errors import Conflict
-from jobtemplates.models import Job, JobTemplate, TemplateScope
+from jobtemplates.models import IdempotencyKey, Job, JobTemplate, TemplateScope
 from jobtemplates.services.jobs.enqueueing import job_route, job_send_after_commit, job_sent_on_insert
 from jobtemplates.services.jobs.inserting import Dependents, insert_with_dependents
 from jobtemplates.services.jobs.metajobs import meta_job_start
@@ -90,7 +89,7 @@ def job_create_with_children(
     body: Any,
     creator,
     dry_run: bool = False,
-    with_row: Model | None = None,
+    with_row: IdempotencyKey | None = None,
     relaunched_from: Job | None = None,
 ) -> JobCreation:
     """``job_create``, also saying which children (of a meta-job) it created, so the answer needs no re-read.

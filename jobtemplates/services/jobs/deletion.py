@@ -50,4 +50,10 @@ def job_hard_delete(*, job: Job) -> None:
     storage = JobOutput._meta.get_field("file").storage
     with transaction.atomic():
         hard_delete(instance=job)
-        transaction.on_commit(lambda: [storage.delete(name) for name in files if name])
+
+        def delete_files() -> None:
+            for name in files:
+                if name:
+                    storage.delete(name)
+
+        transaction.on_commit(delete_files)

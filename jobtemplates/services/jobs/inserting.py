@@ -10,10 +10,11 @@ nothing written.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db import connections, transaction
-from django.db.models import Model
+from django.db.models import ForeignKey, Model
 from django.db.models.sql import InsertQuery
 
 
@@ -21,7 +22,7 @@ from django.db.models.sql import InsertQuery
 class Dependents:
     """Unsaved rows of one model whose ``fk`` (a field name) is to point at the primary row."""
 
-    rows: list[Model]
+    rows: Sequence[Model]
     fk: str
     ignore_conflicts: bool = False
     model: type[Model] | None = field(default=None)
@@ -41,7 +42,7 @@ def insert_with_dependents(primary: Model, dependents: list[Dependents], *, usin
             for group in groups:
                 for row in group.rows:
                     setattr(row, group.fk, primary)
-                type(group.rows[0]).objects.using(using).bulk_create(
+                type(group.rows[0])._default_manager.using(using).bulk_create(
                     group.rows, ignore_conflicts=group.ignore_conflicts
                 )
         return
@@ -60,6 +61,8 @@ def insert_with_dependents(primary: Model, dependents: list[Dependents], *, usin
         model = group.model
         assert model is not None
         fk = model._meta.get_field(group.fk)
+        if not isinstance(fk, ForeignKey):
+            raise TypeError(f"{model.__name__}.{group.fk} is not a foreign key")
         columns = [f for f in model._meta.local_concrete_fields if f is not model._meta.auto_field and f is not fk]
         rows_sql = []
         for row in group.rows:

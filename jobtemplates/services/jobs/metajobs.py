@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
-from django.db.models import Subquery, Sum, Value
+from django.db.models import Expression, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
@@ -161,6 +161,7 @@ def _progress(*, parent_id: int, template: JobTemplate, grandparent_id: int | No
     """``meta_job_progress`` knowing the parent's template and parent: the number of nodes comes from
     the kept graph and the mean is computed in the UPDATE itself (one statement per ancestor)."""
     nodes = len(meta_graph(template).nodes)
+    progress: Expression
     if nodes:
         current = Job.objects.filter(parent_id=parent_id, superseded_time__isnull=True)
         done = current.order_by().values("parent_id").annotate(total=Sum("progress"))

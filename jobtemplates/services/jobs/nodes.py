@@ -204,6 +204,7 @@ def job_node_output(
         output_type = None
     if problems:
         raise MalformedRequest(problems=problems)
+    assert output_type is not None  # it parsed: no problem above
     if job.status != JobStatus.RUNNING:
         raise IllegalTransition(
             f"Outputs are added while a job runs; job {job.pk} is {job.status}.",

@@ -12,7 +12,7 @@ from django.core.files.base import ContentFile, File
 from django.db import transaction
 
 from config.errors import Conflict, InvalidRequest, Problem, join_path
-from contracts.types import Type, is_json_type, parse_type, validate_value
+from contracts.types import NamedType, Type, is_json_type, parse_type, validate_value
 from jobtemplates.models import Job, JobOutput
 
 COMPRESSED_MEMBER = "data"
@@ -28,7 +28,7 @@ def encode_output(output_type: Type, data: Any) -> bytes | File:
             detail = "; ".join(f"{p.path or 'value'}: {p.message}" for p in problems[:5])
             raise InvalidRequest(f"not a valid {output_type} value: {detail}", code="invalid_output")
         return json.dumps(data, ensure_ascii=False).encode("utf-8")
-    if output_type.name == "Compressed":
+    if isinstance(output_type, NamedType) and output_type.name == "Compressed":
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(COMPRESSED_MEMBER, _as_bytes(data))

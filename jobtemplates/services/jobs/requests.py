@@ -116,6 +116,11 @@ class _RequestChecker:
             named_rows=self.named_rows,
         )
 
+    def checked_problems(self) -> list[Problem]:
+        """The problems, every pending value checked (``check`` has done it before it answers None)."""
+        self.check_values()
+        return [item for item in self.problems if isinstance(item, Problem)]
+
     def check_values(self) -> None:
         """Check every pending value at once and put its problems where it was met."""
         pending = [item for item in self.problems if isinstance(item, _PendingValue)]
@@ -294,5 +299,5 @@ def check_job_request(*, template: JobTemplate, body: Any, user) -> JobRequest:
     request = checker.check(body)
     if request is None:
         error = MalformedRequest if checker.syntax_error else InvalidRequest
-        raise error("The job request is invalid.", problems=checker.problems, code="invalid_job_request")
+        raise error("The job request is invalid.", problems=checker.checked_problems(), code="invalid_job_request")
     return request

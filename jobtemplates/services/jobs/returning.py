@@ -10,20 +10,23 @@ the rows come back as model instances whose other fields are deferred (read on a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.db import connections, transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Field, Model, QuerySet
 from django.db.models.sql import UpdateQuery
 
+M = TypeVar("M", bound=Model)
 
-def update_returning(queryset: QuerySet, values: Mapping[str, Any], returning: Sequence[str]) -> list[Model]:
+
+def update_returning(queryset: QuerySet[M], values: Mapping[str, Any], returning: Sequence[str]) -> list[M]:
     """``queryset.update(**values)``, returning the updated rows as instances with ``returning`` loaded
     (field names, as in ``only()``; the primary key is always loaded)."""
     model = queryset.model
     meta = model._meta
-    fields = [meta.pk] + [meta.get_field(name) for name in returning if meta.get_field(name) is not meta.pk]
-    query = queryset.query.chain(UpdateQuery)
+    fields = [meta.pk] + [_column(model, name) for name in returning if meta.get_field(name) is not meta.pk]
+    # chain(klass) gives a query of that class (the stubs say only Query).
+    query = cast(UpdateQuery, queryset.query.chain(UpdateQuery))
     query.add_update_values(dict(values))
     query.annotations = {}
     connection = connections[queryset.db]
@@ -48,7 +51,14 @@ def update_returning(queryset: QuerySet, values: Mapping[str, Any], returning: S
     return instances
 
 
-def instance_of(model: type[Model], database: str, loaded: Mapping[str, Any]) -> Model:
+def _column(model: type[Model], name: str) -> Field:
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise ValueError(f"{model.__name__}.{name} is not a column: it cannot be returned")
+    return field
+
+
+def instance_of(model: type[M], database: str, loaded: Mapping[str, Any]) -> M:
     """A row of ``model`` as read from ``database`` with only ``loaded`` (attname → value) loaded; its
     other fields are deferred (read from the database on access, as with ``only()``)."""
     names = [field.attname for field in model._meta.concrete_fields if field.attname in loaded]

@@ -88,7 +88,7 @@ class Claim:
     """A worker's hold on a running job (``job``: the row as the claim returned it, when it did)."""
 
     job_id: int
-    token: uuid.UUID
+    token: uuid.UUID | None  # None: a node's run (a node holds its job by the node, not by a token)
     attempt: int
     job: Job | None = field(default=None, compare=False, repr=False)
 
@@ -155,7 +155,7 @@ def job_claim(*, job_id: int, worker: str, known: Mapping[str, models.Model] | N
         return None
     job = claimed[0]
     for name, related in (known or {}).items():
-        Job._meta.get_field(name).set_cached_value(job, related)
+        _foreign_key(name).set_cached_value(job, related)
     notify_after_commit(job, ("on_acquire", "on_start"), {"worker": worker, "attempt": job.attempts})
     if job.parent_id is not None:
         parent_id = job.parent_id
@@ -255,9 +255,16 @@ def _copy_known(claim: Claim, job: Job) -> None:
     if claim.job is None:
         return
     for name in ("template", "creator"):
-        relation = Job._meta.get_field(name)
+        relation = _foreign_key(name)
         if relation.is_cached(claim.job) and getattr(claim.job, relation.attname) == getattr(job, relation.attname):
             relation.set_cached_value(job, relation.get_cached_value(claim.job))
+
+
+def _foreign_key(name: str) -> models.ForeignKey:
+    field = Job._meta.get_field(name)
+    if not isinstance(field, models.ForeignKey):
+        raise TypeError(f"Job.{name} is not a foreign key")
+    return field
 
 
 def notify_after_commit(job: Job, actions: Iterable[str], transition_data: dict[str, Any] | None) -> None:

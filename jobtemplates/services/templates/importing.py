@@ -133,6 +133,7 @@ def _require_identical(existing: JobTemplate, draft: TemplateDraft) -> None:
 
 
 def _save(draft: TemplateDraft, *, creator) -> JobTemplate:
+    assert draft.version is not None  # the import numbered it (_import_checked)
     template = JobTemplate.objects.create(
         kind=draft.kind,
         name=draft.name,

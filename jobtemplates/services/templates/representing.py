@@ -52,7 +52,10 @@ def template_representation(
 ) -> dict[str, Any]:
     """The §3.1 representation; ``draft`` alone (no saved row) serves ``validate``. ``verdict`` is the
     template's runnability (jobtemplates.services.runnability: one fleet snapshot per answer)."""
-    draft = draft or draft_from_template(template)
+    if draft is None:
+        if template is None:
+            raise TypeError("template_representation needs a template or a draft")
+        draft = draft_from_template(template)
     data: dict[str, Any] = {
         "pk": template.pk if template else None,
         "name": draft.name,

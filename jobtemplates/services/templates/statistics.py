@@ -11,9 +11,11 @@ from jobtemplates.models import JobTemplate
 def template_content_models() -> list[type[Model]]:
     """``JobTemplate`` and the models holding a template's content: those deleted with it (parameters,
     nodes, edges, and whatever is later kept per template), not those that protect it (jobs)."""
-    related = {
-        relation.related_model for relation in JobTemplate._meta.related_objects if relation.on_delete is CASCADE
-    }
+    related: set[type[Model]] = set()
+    for relation in JobTemplate._meta.related_objects:
+        model = relation.related_model
+        if relation.on_delete is CASCADE and isinstance(model, type):  # (a class once the apps are loaded)
+            related.add(model)
     return [JobTemplate, *sorted(related, key=lambda model: model._meta.label)]
 
 

@@ -9,7 +9,7 @@ added plus those its annotations use; removing one removes the annotations that 
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import serializers
+from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -79,7 +79,7 @@ class ObjectDetectionDatasetSerializer(DatasetSerializer):
         return services.detection_annotations_of(dataset)
 
 
-class DetectionAnnotationsMixin:
+class DetectionAnnotationsMixin(viewsets.GenericViewSet):
     """UFDL's object-detection routes: ``labels``, ``prefixes``, ``file-type/{file}``, ``file-types``,
     ``annotations`` and ``annotations/{file}``."""
 

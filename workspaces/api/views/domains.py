@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
+from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -51,7 +52,7 @@ def categories_file(body: Any) -> dict[str, list[str]]:
     return body
 
 
-class CategoriesMixin:
+class CategoriesMixin(viewsets.GenericViewSet):
     """``{pk}/categories``: GET the categories, POST a ``CategoriesFile`` to set them, PATCH a
     ``CategoriesModSpec`` to add or remove some; ``{pk}/categories/{file}``: one file's."""
 
@@ -97,7 +98,7 @@ class CategoriesMixin:
         return Response(services.dataset_categories(dataset=dataset, filenames=[filename]).get(filename, []))
 
 
-class TranscriptionsMixin:
+class TranscriptionsMixin(viewsets.GenericViewSet):
     """``{pk}/transcriptions``: every file's; ``{pk}/transcriptions/{file}``: GET or POST one file's."""
 
     @extend_schema(responses={200: {"type": "object", "additionalProperties": TRANSCRIPTION_SCHEMA}})

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -46,7 +47,7 @@ def labels_body(body) -> list[str]:
     return body["labels"]
 
 
-class SegmentationLayersMixin:
+class SegmentationLayersMixin(viewsets.GenericViewSet):
     """``{pk}/labels``: GET or POST the dataset's labels; ``{pk}/layers/{file}/{label}``: GET or POST one
     layer's mask."""
 

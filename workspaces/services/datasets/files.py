@@ -23,14 +23,16 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files import File
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import CharField, Q
 
 from config.errors import ApplicationError, Conflict, InvalidRequest, NotFound, Problem
 from workspaces.models import Dataset, DatasetFile
 from workspaces.selectors import batched, dataset_file_get, dataset_files_named
 from workspaces.services.datasets.annotations import FilePairs
 
-FILENAME_MAX_LENGTH = DatasetFile._meta.get_field("filename").max_length
+_FILENAME_FIELD = DatasetFile._meta.get_field("filename")
+assert isinstance(_FILENAME_FIELD, CharField) and _FILENAME_FIELD.max_length is not None
+FILENAME_MAX_LENGTH: int = _FILENAME_FIELD.max_length
 COMPONENT_MAX_BYTES = 255  # the usual file-system limit of one path component
 COPY_CHUNK_BYTES = 1024 * 1024
 METADATA_MAX_LENGTH = 64 * 1024
@@ -209,7 +211,9 @@ def _store(dataset: Dataset, filename: str, content: File) -> tuple[str, str, in
         content.seek(0)
     reader = _HashingReader(content)
     try:
-        stored = field.storage.save(storage_name, File(reader, name=storage_name), max_length=field.max_length)
+        # File wraps any object with read() (the stubs ask for an IO).
+        wrapped = File(reader, name=storage_name)  # type: ignore[arg-type]
+        stored = field.storage.save(storage_name, wrapped, max_length=field.max_length)
     except (FileExistsError, NotADirectoryError) as exc:  # the storage's own layout clashes
         raise Conflict(
             f"{filename!r} cannot be stored beside the dataset's other files.",
@@ -391,11 +395,11 @@ def dataset_archive(*, dataset: Dataset, archive_format: str = "zip") -> IO[byte
         else:
             with tarfile.open(fileobj=archive, mode="w:gz") as tar_file:
                 for datafile in files:
-                    info = tarfile.TarInfo(datafile.filename)
-                    info.size = datafile.size
-                    info.mtime = int(datafile.creation_time.timestamp())
+                    tar_info = tarfile.TarInfo(datafile.filename)
+                    tar_info.size = datafile.size
+                    tar_info.mtime = int(datafile.creation_time.timestamp())
                     with datafile.file.open("rb") as source:
-                        tar_file.addfile(info, source)
+                        tar_file.addfile(tar_info, source)
         archive.seek(0)
     except BaseException:
         archive.close()

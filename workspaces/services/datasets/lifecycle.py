@@ -195,7 +195,8 @@ def dataset_reinstate(*, dataset: Dataset) -> Dataset:
     dataset's project is deleted (reinstate the project, which brings its datasets back)."""
     if dataset.deletion_time is None:
         return dataset
-    if dataset.project_id is not None and dataset.project.deletion_time is not None:
+    project = dataset.project if dataset.project_id is not None else None  # (no query without one)
+    if project is not None and project.deletion_time is not None:
         raise Conflict(
             f"The project of {dataset} is deleted; reinstate the project.",
             code="project_deleted",

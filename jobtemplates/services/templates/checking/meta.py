@@ -164,8 +164,9 @@ class MetaChecks(TemplateCheckerBase):
                         "required" if value is None else "wrong_type",
                         f"{key} must be a non-empty string",
                     )
-            if all(isinstance(value, str) and value for value in values):
-                edges.append(Edge(*values))
+            texts = [value for value in values if isinstance(value, str) and value]
+            if len(texts) == len(values):
+                edges.append(Edge(*texts))
         return edges if len(edges) == len(raw) else None
 
 
