@@ -18,9 +18,9 @@ from jobtemplates.admin import job_console
 from jobtemplates.admin.job_console import STATUS_COLOURS
 from jobtemplates.models import Job
 from jobtemplates.services.jobs import job_output_write
-from tools.chromium import INSTALL_HINT, chromium_page, chromium_path, not_blank
 from tests.factories import JobFactory, UserFactory
 from tests.jobtemplates.admin.conftest import JOBS, console_templates
+from tools.chromium import INSTALL_HINT, chromium_page, chromium_path, not_blank
 
 pytestmark = pytest.mark.browser
 

@@ -279,9 +279,7 @@ def test_keep_representations_makes_the_missing_and_stale_rows_only(tensorflow, 
     rows = TemplateRepresentation.objects.all()
     assert {row.template_id for row in rows} == set(JobTemplate.objects.values_list("pk", flat=True))
     assert all(row.fingerprint == fingerprint() for row in rows)
-    assert bytes(TemplateRepresentation.objects.get(template=meta).detail) == bytes(
-        representation_detail(meta)
-    )
+    assert bytes(TemplateRepresentation.objects.get(template=meta).detail) == bytes(representation_detail(meta))
 
     out = StringIO()
     call_command("keep_representations", stdout=out)
