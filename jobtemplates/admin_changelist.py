@@ -4,6 +4,7 @@ and real templates listed before the built-in test ones, which a "use" filter ca
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.contrib import admin
 from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
@@ -55,7 +56,7 @@ def _breakable(name: str) -> SafeString:
 class TemplateChangelistColumns:
     """Columns and order of a template changelist (mixed into the template admins)."""
 
-    list_display = [
+    list_display: list[Any] = [
         "name_column",
         "version",
         "kind",

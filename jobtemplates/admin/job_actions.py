@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
@@ -68,7 +69,13 @@ def job_action_buttons(user, job: Job) -> list[JobActionButton]:
     ]
 
 
-class JobConsoleViews:
+if TYPE_CHECKING:  # a mixin of a ModelAdmin: what it calls (admin_site, get_object, message_user…) is the admin's
+    _AdminBase = admin.ModelAdmin
+else:
+    _AdminBase = object
+
+
+class JobConsoleViews(_AdminBase):
     """The job admin's own pages (a mixin of JobAdmin): ``<pk>/cancel/``, ``abort/``, ``relaunch/``, ``live/``."""
 
     def console_urls(self) -> list[URLPattern]:

@@ -172,5 +172,4 @@ class IdempotencyKeyAdmin(ReadOnlyModelAdmin):
     list_display = ["key", "user", "job", "creation_time"]
     list_select_related = ["user", "job"]
     search_fields = ["=key", "user__username", "=job__id"]
-    fields = ["key", "user", "job", "fingerprint", "creation_time"]
-    readonly_fields = fields
+    fields = readonly_fields = ("key", "user", "job", "fingerprint", "creation_time")

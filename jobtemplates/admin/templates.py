@@ -8,6 +8,7 @@ Templates are never edited in place (a new version is imported instead), so thei
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -60,21 +61,18 @@ class ImportForm(forms.Form):
 
 class ParameterInline(ReadOnlyInline):
     model = Parameter
-    fields = ["name", "types", "help", "has_default", "default", "default_type", "const"]
-    readonly_fields = fields
+    fields = readonly_fields = ("name", "types", "help", "has_default", "default", "default_type", "const")
 
 
 class MetaNodeInline(ReadOnlyInline):
     model = MetaNode
     fk_name = "template"
-    fields = ["name", "child", "parameter_default_overrides"]
-    readonly_fields = fields
+    fields = readonly_fields = ("name", "child", "parameter_default_overrides")
 
 
 class MetaDependencyInline(ReadOnlyInline):
     model = MetaDependency
-    fields = ["from_node", "from_output", "to_node", "to_input"]
-    readonly_fields = fields
+    fields = readonly_fields = ("from_node", "from_output", "to_node", "to_input")
 
 
 @admin.action(description="Soft delete the selected templates")
@@ -106,7 +104,7 @@ def export_templates(modeladmin, request, queryset):
     return response
 
 
-class TemplateAdminBase(TemplateChangelistColumns, admin.ModelAdmin):
+class TemplateAdminBase(TemplateChangelistColumns, admin.ModelAdmin):  # type: ignore[misc]  # the mixin's list_display is the ModelAdmin's, typed loosely (its columns are methods)
     # list_display, the order (real templates first) and the columns: TemplateChangelistColumns.
     list_filter = ["kind", TemplateUseFilter, "contract_name", "domain", "scope", SoftDeleteStateFilter]
     search_fields = ["name", "description", "contract", "executor_class"]
@@ -188,7 +186,8 @@ class TemplateAdminBase(TemplateChangelistColumns, admin.ModelAdmin):
         if not request.user.is_staff:
             return HttpResponse(status=403)
         form = ImportForm(request.POST or None, request.FILES or None)
-        problems, warnings = [], []
+        problems: list[dict[str, str]] = []
+        warnings: list[dict[str, str]] = []
         if request.method == "POST" and form.is_valid():
             try:
                 result = template_import(data=form.cleaned_data["body"], creator=request.user)
@@ -198,6 +197,7 @@ class TemplateAdminBase(TemplateChangelistColumns, admin.ModelAdmin):
                 ]
             else:
                 template = result.template
+                assert template is not None  # an import that did not raise made or found its template
                 state = "Imported" if result.created else "Already present (identical):"
                 self.message_user(request, f"{state} {template} (pk {template.pk}).", messages.SUCCESS)
                 for warning in result.warnings:
@@ -250,7 +250,7 @@ class JobTemplateAdmin(TemplateAdminBase):
 
 @admin.register(WorkableTemplate)
 class WorkableTemplateAdmin(JobTemplateAdmin):
-    list_display = [
+    list_display: list[Any] = [
         "name_column",
         "version",
         "contract_column",
@@ -264,5 +264,13 @@ class WorkableTemplateAdmin(JobTemplateAdmin):
 
 @admin.register(MetaTemplate)
 class MetaTemplateAdmin(JobTemplateAdmin):
-    list_display = ["name_column", "version", "contract_column", "domain_column", "scope_column", "created", is_active]
+    list_display: list[Any] = [
+        "name_column",
+        "version",
+        "contract_column",
+        "domain_column",
+        "scope_column",
+        "created",
+        is_active,
+    ]
     list_filter = ["contract_name", "domain", "scope", SoftDeleteStateFilter]
