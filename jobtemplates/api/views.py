@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from django.http import Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.decorators import action
@@ -174,7 +175,7 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
             raise Http404("No JobTemplate matches the given query.")
         return template
 
-    def retrieve(self, request: Request, pk=None) -> Response:
+    def retrieve(self, request: Request, pk=None) -> HttpResponseBase:
         """A template, soft-deleted ones included (with ``deletion_time`` set)."""
         return bytes_response(request, template_answer(self.kept_object("detail"), fleet=self.fleet))
 
@@ -217,6 +218,7 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
         content → that template; with different content → 409. Every problem is reported with its path;
         warnings (e.g. an executor class not installed on this server) come back under ``warnings``."""
         result = template_import(data=request_json_object(request), creator=request.user)
+        assert result.template is not None  # an import that did not raise made or found its template
         template = template_list(user=request.user).get(pk=result.template.pk)
         body = self.represent(template)
         if result.warnings:
@@ -239,7 +241,7 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"], url_path="export", url_name="export")
-    def export(self, request: Request, pk=None) -> Response:
+    def export(self, request: Request, pk=None) -> HttpResponseBase:
         """The template in the import format; importing it (without its version) gives it back."""
         return bytes_response(request, kept_part(self.kept_object("export"), "export"))
 
@@ -256,7 +258,7 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
     @action(
         detail=False, methods=["get"], url_path=r"get-all-matching-templates/(?P<contract>[^/]+)", url_name="matching"
     )
-    def matching(self, request: Request, contract: str) -> Response:
+    def matching(self, request: Request, contract: str) -> HttpResponseBase:
         """Active, visible templates of a contract (``Train``, ``Predict``, ``Export``) whose inputs accept
         each given type (query: ``?dataset=PK<Dataset<Domain<'Image Classification'>>>``); ``?runnable=true``
         keeps only those that a live worker or node can run now. ``?limit=&offset=`` answer a window of the
@@ -293,7 +295,7 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
                 )
                 continue
             try:
-                inputs[name] = parse_type(text)
+                inputs[name] = parse_type(str(text))
             except TypeParseError as error:
                 problems.append(Problem(path, "unparseable_type", str(error)))
         if problems:
@@ -311,20 +313,20 @@ class JobTemplateViewSet(CreateJobMixin, SoftDeleteMixin, ResourceViewSet):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"], url_path="get-all-parameters", url_name="parameters")
-    def get_all_parameters(self, request: Request, pk=None) -> Response:
+    def get_all_parameters(self, request: Request, pk=None) -> HttpResponseBase:
         """Every parameter with the JSON schema of each allowed type and of its default. Schemas of
         ``PK``/``Name``/``JobOutput`` types list the rows you can see."""
         return bytes_response(request, parameters_answer(self.kept_object("parameters"), user=request.user))
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"], url_path="get-types", url_name="types")
-    def get_types(self, request: Request, pk=None) -> Response:
+    def get_types(self, request: Request, pk=None) -> HttpResponseBase:
         """The contract's type arguments by parameter name (a meta-template's derived contract's)."""
         return bytes_response(request, kept_part(self.kept_object("types"), "types"))
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"], url_path="get-outputs", url_name="outputs")
-    def get_outputs(self, request: Request, pk=None) -> Response:
+    def get_outputs(self, request: Request, pk=None) -> HttpResponseBase:
         """Output name → type string (a meta-template surfaces its children's as ``child:output``)."""
         return bytes_response(request, kept_part(self.kept_object("outputs"), "outputs"))
 

@@ -38,7 +38,7 @@ class TemplateQuerySet(SoftDeleteQuerySet):
     _with_content = False
 
     def with_content(self) -> TemplateQuerySet:
-        clone = self._chain()
+        clone = self._chain()  # type: ignore[attr-defined]  # QuerySet._chain: Django's clone, not in the stubs
         clone._with_content = True
         return clone
 
@@ -50,7 +50,7 @@ class TemplateQuerySet(SoftDeleteQuerySet):
     def _fetch_all(self) -> None:
         loaded = self._result_cache is not None
         super()._fetch_all()
-        if self._with_content and not loaded:
+        if self._with_content and not loaded and self._result_cache is not None:
             attach_content([row for row in self._result_cache if isinstance(row, JobTemplate)])
 
 
@@ -117,7 +117,8 @@ class JobTemplate(SoftDeleteModel):
     queue = models.CharField(max_length=100, blank=True)
     min_hardware_generation = models.CharField(max_length=32, blank=True)
 
-    objects = TemplateQuerySet.as_manager()
+    # django-stubs: a manager redefined below a model that declares one is flagged, though Django allows it.
+    objects = TemplateQuerySet.as_manager()  # type: ignore[misc]
 
     class Meta:
         ordering = ["pk"]
@@ -192,7 +193,7 @@ class MetaTemplateManager(models.Manager):
 class WorkableTemplate(JobTemplate):
     """Workable templates (admin view of ``JobTemplate`` rows of kind ``workable``)."""
 
-    objects = WorkableTemplateManager()
+    objects = WorkableTemplateManager()  # type: ignore[misc,assignment]  # a proxy's own manager (as above)
 
     class Meta:
         proxy = True
@@ -202,7 +203,7 @@ class WorkableTemplate(JobTemplate):
 class MetaTemplate(JobTemplate):
     """Meta-templates (admin view of ``JobTemplate`` rows of kind ``meta``)."""
 
-    objects = MetaTemplateManager()
+    objects = MetaTemplateManager()  # type: ignore[misc,assignment]  # a proxy's own manager (as above)
 
     class Meta:
         proxy = True

@@ -15,7 +15,7 @@ from django.db.models import BinaryField, Func
 from config.jsonbytes import dumps
 from contracts.resident import VisibleEnums, schema_for
 from contracts.types import parse_type
-from jobtemplates.models import JobTemplate, TemplateKind, TemplateRepresentation
+from jobtemplates.models import TemplateKind, TemplateRepresentation
 from jobtemplates.services.runnability import runnability
 from jobtemplates.services.templates.representing import SEPARATOR, api_time, fingerprint, representations_ensure
 from runners.capabilities import Fleet, Verdict
@@ -216,7 +216,7 @@ def _tail(template: Any, verdict: Verdict) -> bytes:
     )
 
 
-def template_answer(template: JobTemplate, *, fleet: Fleet) -> bytes:
+def template_answer(template: Any, *, fleet: Fleet) -> bytes:
     """One template's §3.1 answer (its kept row made first when it has none)."""
     representations_ensure([template])
     return template_item(template, runnability([template], fleet=fleet)[template.pk])
@@ -260,13 +260,15 @@ def _kept_current(template: Any, current: str) -> bool:
     return kept is not None and kept.fingerprint == current
 
 
-def kept_part(template: JobTemplate, part: str) -> bytes:
-    """A kept answer of one template (``types``, ``outputs``, ``export``), made first when missing."""
+def kept_part(template: Any, part: str) -> bytes:
+    """A kept answer of one template (``types``, ``outputs``, ``export``), made first when missing.
+    ``template``: a ``JobTemplate`` loaded with ``kept_rows``, or a ``OneTemplate`` (single.py) whose
+    kept part reads alike."""
     representations_ensure([template])
     return bytes(getattr(template.representation, part))
 
 
-def parameters_answer(template: JobTemplate, *, user: Any) -> bytes:
+def parameters_answer(template: Any, *, user: Any) -> bytes:
     """get-all-parameters: the kept skeleton with the schemas of its reference types listing what
     ``user`` may use (one ``VisibleEnums``: a query per distinct reference type, none without one)."""
     representations_ensure([template])

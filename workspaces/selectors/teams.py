@@ -7,6 +7,8 @@ visibility filter built on them stays one SQL statement.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, QuerySet
 from django.db.models.expressions import RawSQL
@@ -74,13 +76,13 @@ def project_permission(*, user, project: Project) -> str | None:
 
 def team_list() -> QuerySet[Team]:
     """Teams with their active members (and their levels) loaded: two queries for any number of teams."""
-    return Team.objects.prefetch_related(
-        Prefetch(
-            "memberships",
-            queryset=Membership.objects.filter(deletion_time__isnull=True).select_related("user").order_by("pk"),
-            to_attr="active_memberships",
-        )
-    ).order_by("pk")
+    # django-stubs cannot infer Prefetch's lookup and queryset types from a soft-delete queryset.
+    active: Any = Prefetch(
+        "memberships",  # type: ignore[arg-type]
+        queryset=Membership.objects.filter(deletion_time__isnull=True).select_related("user").order_by("pk"),  # type: ignore[arg-type]
+        to_attr="active_memberships",  # type: ignore[arg-type]
+    )
+    return Team.objects.prefetch_related(active).order_by("pk")
 
 
 def team_visible_to(user) -> QuerySet[Team]:
