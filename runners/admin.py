@@ -14,7 +14,7 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 from config.admin_base import ReadOnlyModelAdmin
-from jobtemplates.selectors import nodes_with_jobs, worker_current_jobs, workers_with_current_jobs
+from runners.holdings import holdings
 from runners.models import Node, Worker
 from runners.selectors import worker_is_alive, worker_list
 
@@ -86,7 +86,7 @@ class WorkerAdmin(ReadOnlyModelAdmin):
     def get_changelist_instance(self, request: HttpRequest):
         changelist = super().get_changelist_instance(request)
         # The page's rows (the queryset caches them for the template) get their jobs in one query.
-        workers_with_current_jobs(changelist.result_list)
+        holdings().workers_with_current_jobs(changelist.result_list)
         return changelist
 
     @admin.display(boolean=True, description="alive", ordering="alive")
@@ -114,7 +114,7 @@ class WorkerAdmin(ReadOnlyModelAdmin):
     def current_job_links(self, worker: Worker) -> str:
         pks = getattr(worker, "current_jobs", None)
         if pks is None:  # a single worker's page
-            pks = worker_current_jobs(names=[worker.name]).get(worker.name, [])
+            pks = holdings().worker_current_jobs(names=[worker.name]).get(worker.name, [])
         return job_links(pks)
 
     def has_delete_permission(self, request: HttpRequest, obj: Worker | None = None) -> bool:
@@ -155,7 +155,7 @@ class NodeAdmin(ReadOnlyModelAdmin):
     readonly_fields = ["alive", "current_job_links"]  # not fields of the model
 
     def get_queryset(self, request: HttpRequest):
-        return nodes_with_jobs()
+        return holdings().nodes_with_jobs()
 
     @admin.display(boolean=True, description="alive", ordering="alive")
     def alive(self, node: Node) -> bool:
@@ -163,6 +163,4 @@ class NodeAdmin(ReadOnlyModelAdmin):
 
     @admin.display(description="current job")
     def current_job_links(self, node: Node) -> str:
-        return job_links(
-            [job.pk for job in getattr(node, "current_jobs", [])]
-        )  # jobtemplates.selectors.nodes_with_jobs
+        return job_links([job.pk for job in getattr(node, "current_jobs", [])])  # holdings().nodes_with_jobs

@@ -25,9 +25,9 @@ from config.api.viewsets import ResourceViewSet, request_json_object
 from config.errors import Conflict, PermissionDenied
 from contracts.api.views.common import parse_input, save_unique
 from contracts.models import Hardware
-from jobtemplates.selectors import node_held_job_id, nodes_with_jobs
 from runners.api.node_id import request_node
 from runners.capabilities import node_owner_q
+from runners.holdings import holdings
 from runners.models import Node
 
 _time = serializers.DateTimeField()
@@ -53,7 +53,7 @@ NODE_FILTER_FIELDS = FilterFields(
 
 
 def node_representation(node: Node) -> dict[str, Any]:
-    """UFDL's node, then ours. Reads what ``jobtemplates.selectors.nodes_with_jobs`` loaded (``current_jobs``,
+    """UFDL's node, then ours. Reads what ``runners.holdings`` (``nodes_with_jobs``) loaded (``current_jobs``,
     ``alive``): no queries of its own."""
     current_jobs = getattr(node, "current_jobs", [])
     return {
@@ -129,7 +129,7 @@ class NodeViewSet(mixins.RetrieveModelMixin, ResourceViewSet):
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
-        nodes = nodes_with_jobs().order_by("pk")
+        nodes = holdings().nodes_with_jobs().order_by("pk")
         user = self.request.user
         if not user.is_staff:
             nodes = nodes.filter(owner=user)
@@ -191,7 +191,7 @@ class NodeViewSet(mixins.RetrieveModelMixin, ResourceViewSet):
             # Under the node's row lock, which acquire also takes: no job can be acquired between
             # the check and the delete.
             Node.objects.select_for_update().filter(pk=node.pk).exists()
-            current = node_held_job_id(node)
+            current = holdings().node_held_job_id(node)
             if current is not None:
                 raise Conflict(
                     f"Node {node.pk} holds job {current}; finish or release it first.",

@@ -18,7 +18,7 @@ def _when(value) -> str | None:
 
 def worker_representation(worker: Worker, current_jobs: list[int]) -> dict[str, Any]:
     """A worker as it last reported itself, whether it is alive and ``current_jobs`` (the pks of the
-    jobs it runs now, which the caller loads: ``jobtemplates.selectors.worker_current_jobs``)."""
+    jobs it runs now, which the caller loads: ``runners.holdings``)."""
     return {
         "pk": worker.pk,
         "name": worker.name,
@@ -73,5 +73,5 @@ class WorkerSerializer(serializers.Serializer):
     stopped_at = serializers.DateTimeField(read_only=True, allow_null=True, help_text="set when it shut down cleanly")
 
     def to_representation(self, instance: Worker) -> dict[str, Any]:
-        # current_jobs is given by jobtemplates.selectors.workers_with_current_jobs (the viewset calls it).
+        # current_jobs is given by holdings().workers_with_current_jobs (the viewset calls it).
         return worker_representation(instance, getattr(instance, "current_jobs", []))

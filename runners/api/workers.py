@@ -9,8 +9,8 @@ from rest_framework import mixins
 
 from config.api.filterspec import FilterFields
 from config.api.viewsets import ResourceViewSet
-from jobtemplates.selectors import workers_with_current_jobs
 from runners.api.serializers import WorkerSerializer
+from runners.holdings import holdings
 from runners.models import Worker
 from runners.selectors import worker_list
 
@@ -48,6 +48,6 @@ class WorkerViewSet(mixins.RetrieveModelMixin, ResourceViewSet):
     def get_serializer(self, *args: Any, **kwargs: Any):
         # Whatever is serialised gets its current jobs first: one query for a whole page.
         if args and args[0] is not None:
-            workers = workers_with_current_jobs(args[0] if kwargs.get("many") else [args[0]])
+            workers = holdings().workers_with_current_jobs(args[0] if kwargs.get("many") else [args[0]])
             args = (workers if kwargs.get("many") else workers[0], *args[1:])
         return super().get_serializer(*args, **kwargs)
