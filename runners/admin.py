@@ -47,13 +47,14 @@ class AliveFilter(admin.SimpleListFilter):
 
 @admin.register(Worker)
 class WorkerAdmin(ReadOnlyModelAdmin):
+    # Short headers: the eight columns fit a 1400 px window beside the filter.
     list_display = [
         "name",
         "alive",
         "last_seen",
         "queue_names",
-        "concurrency",
-        "cpu_count",
+        "pool",
+        "cpus",
         "gpu_summary",
         "current_job_links",
     ]
@@ -93,6 +94,15 @@ class WorkerAdmin(ReadOnlyModelAdmin):
     def alive(self, worker: Worker) -> bool:
         return worker_is_alive(worker)
 
+    @admin.display(description="pool", ordering="concurrency")
+    def pool(self, worker: Worker) -> int | None:
+        """How many jobs it runs at once (its pool's size)."""
+        return worker.concurrency
+
+    @admin.display(description="CPUs", ordering="cpu_count")
+    def cpus(self, worker: Worker) -> int | None:
+        return worker.cpu_count
+
     @admin.display(description="queues")
     def queue_names(self, worker: Worker) -> str:
         return ", ".join(worker.queues) or "-"
@@ -110,7 +120,7 @@ class WorkerAdmin(ReadOnlyModelAdmin):
             ),
         )
 
-    @admin.display(description="current jobs")
+    @admin.display(description="jobs now")
     def current_job_links(self, worker: Worker) -> str:
         pks = getattr(worker, "current_jobs", None)
         if pks is None:  # a single worker's page

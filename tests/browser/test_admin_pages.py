@@ -116,3 +116,30 @@ def test_a_meta_template_graph_keeps_its_texts_in_their_boxes(live_server, shipp
             assert not _overlap(label["box"], node["rect"]), (label, node["name"])
         for other in graph["labels"][index + 1 :]:
             assert not _overlap(label["box"], other["box"]), (label, other)
+
+
+def test_the_workers_page_fits_1400_px(live_server, shipped):
+    from runners.services import worker_report
+
+    for name, queues in (("worker@gpu-host-with-a-long-name", ["celery", "gpu"]), ("notifier@host", ["notifications"])):
+        worker_report(
+            name=name, started=True, queues=queues, concurrency=8, cpu_count=16, gpus=[{"name": "RTX", "memory": 1}]
+        )
+    assert chromium_path() is not None, INSTALL_HINT
+    with chromium_page(width=WIDTH, height=1000) as page:
+        admin_login(page, live_server.url, username=shipped["admin"].username, password=PASSWORD)
+        page.open(f"{live_server.url}/admin/runners/worker/")
+        headers = page.evaluate(HEADERS)
+
+    assert [header["text"] for header in headers][1:] == [
+        "Name",
+        "Alive",
+        "Last seen",
+        "Queues",
+        "Pool",
+        "CPUs",
+        "GPUs",
+        "Jobs now",
+    ]
+    for header in headers:
+        assert header["right"] <= header["limit"] + 0.5, f"{header['text']!r} is off screen: {header}"
